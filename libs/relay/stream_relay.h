@@ -1,0 +1,23 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <grpcpp/support/sync_stream.h>
+
+#include "switchyard/types/v1/engine.pb.h"
+
+namespace switchyard::relay {
+
+using Frame = switchyard::types::v1::EngineFrame;
+using ServerStream = grpc::ServerReaderWriter<Frame, Frame>;
+using ClientStream = grpc::ClientReaderWriterInterface<Frame, Frame>;
+
+// Relays one engine call between the stream we serve (`up`) and the stream we
+// opened to the next hop (`down`): `first` (the request head, already read
+// from `up` to route the call) goes down first, then frames flow both ways
+// until each direction ends. A cancelled caller cancels the next hop, so no
+// stream outlives its client. Returns the next hop's final status.
+grpc::Status RelayEngineCall(grpc::ServerContext& up_ctx, ServerStream& up, const Frame& first,
+                             grpc::ClientContext& down_ctx, ClientStream& down);
+
+}  // namespace switchyard::relay

@@ -1,0 +1,79 @@
+// switchyard-gateway: the Docker Engine API on docker.sock, in front of the scheduler.
+#include <grp.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <csignal>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "libs/rpc/unix_channel.h"
+#include "services/gateway/router.h"
+#include "switchyard/scheduler/v1/scheduler.grpc.pb.h"
+
+ABSL_FLAG(std::string, run_dir, "/run/switchyard", "private run directory holding the scheduler socket");
+ABSL_FLAG(std::string, socket, "", "the Docker API socket; default <run_dir>/docker.sock");
+ABSL_FLAG(std::string, socket_group, "", "group owning the Docker socket (mode 0660); empty: root's");
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  std::signal(SIGPIPE, SIG_IGN);
+  // Blocked in every thread; the signal thread below takes them.
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGTERM);
+  sigaddset(&blocked, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+  const std::string run_dir = absl::GetFlag(FLAGS_run_dir);
+  std::string socket_path = absl::GetFlag(FLAGS_socket);
+  if (socket_path.empty()) socket_path = absl::StrCat(run_dir, "/docker.sock");
+
+  auto scheduler = switchyard::scheduler::v1::Scheduler::NewStub(
+      switchyard::rpc::UnixChannel(absl::StrCat(run_dir, "/scheduler.sock")));
+
+  boost::asio::io_context io;
+  ::unlink(socket_path.c_str());
+  boost::asio::local::stream_protocol::acceptor acceptor(io);
+  boost::system::error_code ec;
+  acceptor.open(boost::asio::local::stream_protocol(), ec);
+  if (!ec) acceptor.bind(boost::asio::local::stream_protocol::endpoint(socket_path), ec);
+  if (!ec) acceptor.listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    spdlog::error("gateway: cannot listen on {}: {}", socket_path, ec.message());
+    return 1;
+  }
+  ::chmod(socket_path.c_str(), 0660);
+  if (const std::string group = absl::GetFlag(FLAGS_socket_group); !group.empty()) {
+    if (struct group* g = ::getgrnam(group.c_str()); g != nullptr) {
+      if (::chown(socket_path.c_str(), 0, g->gr_gid) != 0) spdlog::warn("gateway: chown {} failed", socket_path);
+    } else {
+      spdlog::warn("gateway: group {} does not exist; socket stays root's", group);
+    }
+  }
+  spdlog::info("gateway serving the Docker API on {}", socket_path);
+
+  std::thread([&] {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("gateway stopping on signal {}", sig);
+    ::unlink(socket_path.c_str());
+    std::_Exit(0);
+  }).detach();
+
+  for (;;) {
+    boost::asio::local::stream_protocol::socket socket(io);
+    acceptor.accept(socket, ec);
+    if (ec) continue;
+    std::thread([s = std::move(socket), &scheduler]() mutable {
+      switchyard::gateway::ServeConnection(std::move(s), *scheduler);
+    }).detach();
+  }
+}

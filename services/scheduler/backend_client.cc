@@ -1,0 +1,92 @@
+#include "services/scheduler/backend_client.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "libs/rpc/status_grpc.h"
+#include "libs/rpc/unix_channel.h"
+#include "switchyard/vmm/v1/vmm.grpc.pb.h"
+
+namespace switchyard::scheduler {
+namespace {
+
+using switchyard::vmm::v1::VmManager;
+
+class VmmBackendClient : public BackendClient {
+ public:
+  VmmBackendClient(std::string name, std::string socket)
+      : name_(std::move(name)), stub_(VmManager::NewStub(rpc::UnixChannel(socket))) {}
+
+  const std::string& name() const override { return name_; }
+
+  absl::StatusOr<EngineReply> Call(absl::string_view method, absl::string_view target,
+                                   absl::string_view body) override {
+    grpc::ClientContext context;
+    rpc::SetTimeout(context, absl::Seconds(60));
+    auto stream = stub_->EngineCall(&context);
+    EngineFrame frame;
+    auto* head = frame.mutable_request();
+    head->set_method(std::string(method));
+    head->set_target(std::string(target));
+    head->set_content_length(static_cast<int64_t>(body.size()));
+    if (!body.empty()) {
+      auto* h = head->add_headers();
+      h->set_name("Content-Type");
+      h->set_value("application/json");
+    }
+    stream->Write(frame);
+    if (!body.empty()) {
+      EngineFrame data;
+      data.set_data(std::string(body));
+      stream->Write(data);
+    }
+    stream->WritesDone();
+    EngineReply reply;
+    while (stream->Read(&frame)) {
+      if (frame.has_response()) {
+        reply.status = frame.response().status();
+        for (const auto& h : frame.response().headers()) reply.headers.emplace_back(h.name(), h.value());
+      } else if (frame.has_data()) {
+        reply.body.append(frame.data());
+      }
+    }
+    grpc::Status status = stream->Finish();
+    if (!status.ok()) return Named(rpc::FromGrpc(status));
+    if (reply.status == 0) return absl::UnavailableError(absl::StrCat("backend ", name_, " sent no answer"));
+    return reply;
+  }
+
+  std::unique_ptr<EngineStream> OpenStream(grpc::ClientContext& context) override {
+    return stub_->EngineCall(&context);
+  }
+
+  absl::StatusOr<switchyard::vmm::v1::GetVmStatusResponse> GetVmStatus() override {
+    grpc::ClientContext context;
+    rpc::SetTimeout(context, absl::Seconds(2));
+    switchyard::vmm::v1::GetVmStatusResponse response;
+    grpc::Status status = stub_->GetVmStatus(&context, {}, &response);
+    if (!status.ok()) return Named(rpc::FromGrpc(status));
+    return response;
+  }
+
+ private:
+  // Errors from the transport say which backend failed.
+  absl::Status Named(const absl::Status& status) {
+    if (status.code() == absl::StatusCode::kUnavailable &&
+        !absl::StrContains(status.message(), absl::StrCat("backend ", name_))) {
+      return absl::UnavailableError(
+          absl::StrCat("backend ", name_, " is not reachable: ", status.message()));
+    }
+    return status;
+  }
+
+  std::string name_;
+  std::unique_ptr<VmManager::Stub> stub_;
+};
+
+}  // namespace
+
+std::unique_ptr<BackendClient> NewVmmBackendClient(std::string name, std::string vmm_socket) {
+  return std::make_unique<VmmBackendClient>(std::move(name), std::move(vmm_socket));
+}
+
+}  // namespace switchyard::scheduler

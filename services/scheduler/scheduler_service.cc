@@ -1,0 +1,210 @@
+#include "services/scheduler/scheduler_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "libs/http/api_target.h"
+#include "libs/relay/stream_relay.h"
+#include "libs/rpc/status_grpc.h"
+
+namespace switchyard::scheduler {
+namespace {
+
+using types::v1::DockerReply;
+using types::v1::EngineFrame;
+
+grpc::Status ToReply(const absl::StatusOr<EngineReply>& result, DockerReply* reply) {
+  if (!result.ok()) return rpc::ToGrpc(result.status());
+  reply->set_status(result->status);
+  for (const auto& [name, value] : result->headers) {
+    auto* h = reply->add_headers();
+    h->set_name(name);
+    h->set_value(value);
+  }
+  reply->set_body(result->body);
+  return grpc::Status::OK;
+}
+
+template <typename Stream>
+void WriteWhole(Stream& stream, const EngineReply& reply) {
+  EngineFrame frame;
+  auto* head = frame.mutable_response();
+  head->set_status(reply.status);
+  head->set_content_length(static_cast<int64_t>(reply.body.size()));
+  for (const auto& [name, value] : reply.headers) {
+    auto* h = head->add_headers();
+    h->set_name(name);
+    h->set_value(value);
+  }
+  stream.Write(frame);
+  if (!reply.body.empty()) {
+    EngineFrame data;
+    data.set_data(reply.body);
+    stream.Write(data);
+  }
+}
+
+}  // namespace
+
+grpc::Status SchedulerService::CreateContainer(grpc::ServerContext*, const v1::CreateContainerRequest* request,
+                                               DockerReply* reply) {
+  return ToReply(core_.CreateContainer(request->api_version(), request->name(), request->platform(),
+                                       request->body()),
+                 reply);
+}
+
+grpc::Status SchedulerService::ListContainers(grpc::ServerContext*, const v1::ListRequest* request,
+                                              DockerReply* reply) {
+  return ToReply(core_.ListContainers(request->api_version(), request->query()), reply);
+}
+
+grpc::Status SchedulerService::ListImages(grpc::ServerContext*, const v1::ListRequest* request,
+                                          DockerReply* reply) {
+  return ToReply(core_.ListImages(request->api_version(), request->query()), reply);
+}
+
+grpc::Status SchedulerService::GetSystemInfo(grpc::ServerContext*, const v1::GetSystemInfoRequest* request,
+                                             DockerReply* reply) {
+  return ToReply(core_.SystemInfo(request->api_version()), reply);
+}
+
+grpc::Status SchedulerService::GetVersion(grpc::ServerContext*, const v1::GetVersionRequest* request,
+                                          DockerReply* reply) {
+  return ToReply(core_.Version(request->api_version()), reply);
+}
+
+grpc::Status SchedulerService::StreamEvents(grpc::ServerContext* context, const v1::ListRequest* request,
+                                            grpc::ServerWriter<EngineFrame>* writer) {
+  const std::string target = http::BuildTarget(request->api_version(), "/events", request->query());
+  absl::Mutex write_mu;
+  std::atomic<int> open_streams{0};
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::thread> readers;
+  {
+    EngineFrame head;
+    head.mutable_response()->set_status(200);
+    head.mutable_response()->set_content_length(-1);
+    auto* h = head.mutable_response()->add_headers();
+    h->set_name("Content-Type");
+    h->set_value("application/json");
+    writer->Write(head);
+  }
+  for (const auto& backend : core_.backends()) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    grpc::ClientContext* backend_context = contexts.back().get();
+    ++open_streams;
+    readers.emplace_back([&, backend_context, b = backend.get()] {
+      auto stream = b->OpenStream(*backend_context);
+      EngineFrame frame;
+      auto* head = frame.mutable_request();
+      head->set_method("GET");
+      head->set_target(target);
+      head->set_content_length(0);
+      stream->Write(frame);
+      stream->WritesDone();
+      std::string pending;
+      while (stream->Read(&frame)) {
+        if (frame.has_response() && frame.response().status() != 200) break;
+        if (!frame.has_data()) continue;
+        pending.append(frame.data());
+        // Whole JSON lines only, so events of two backends never interleave mid-line.
+        size_t end = pending.rfind('\n');
+        if (end == std::string::npos) continue;
+        EngineFrame out;
+        out.set_data(pending.substr(0, end + 1));
+        pending.erase(0, end + 1);
+        absl::MutexLock lock(&write_mu);
+        if (!writer->Write(out)) break;
+      }
+      grpc::Status status = stream->Finish();
+      if (!status.ok() && !context->IsCancelled()) {
+        spdlog::warn("backend={} event stream ended: {}", b->name(), status.error_message());
+      }
+      --open_streams;
+    });
+  }
+  while (open_streams > 0 && !context->IsCancelled()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (auto& c : contexts) c->TryCancel();
+  for (auto& t : readers) t.join();
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::Forward(grpc::ServerContext* context,
+                                       grpc::ServerReaderWriter<EngineFrame, EngineFrame>* stream) {
+  EngineFrame first;
+  if (!stream->Read(&first) || !first.has_request()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "forward without a request head");
+  }
+  const auto& head = first.request();
+  absl::StatusOr<ForwardRoute> route = core_.RouteForward(head.method(), head.target());
+  if (!route.ok()) return rpc::ToGrpc(route.status());
+  if (route->backend == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no backend for request");
+
+  EngineFrame rewritten = first;
+  rewritten.mutable_request()->set_target(route->target);
+  if (route->handle_whole) {
+    std::string body;
+    EngineFrame frame;
+    while (stream->Read(&frame)) {
+      if (frame.has_data()) body.append(frame.data());
+    }
+    absl::StatusOr<EngineReply> reply = core_.ForwardWhole(*route, head.method(), body);
+    if (!reply.ok()) return rpc::ToGrpc(reply.status());
+    WriteWhole(*stream, *reply);
+    return grpc::Status::OK;
+  }
+  grpc::ClientContext backend_context;
+  auto backend_stream = route->backend->OpenStream(backend_context);
+  return relay::RelayEngineCall(*context, *stream, rewritten, backend_context, *backend_stream);
+}
+
+grpc::Status SchedulerService::GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*,
+                                         v1::GetStatusResponse* response) {
+  for (const auto& backend : core_.backends()) {
+    auto* out = response->add_backends();
+    out->set_backend(backend->name());
+    absl::StatusOr<vmm::v1::GetVmStatusResponse> status = backend->GetVmStatus();
+    if (!status.ok()) {
+      out->set_state("unreachable");
+      out->set_error(std::string(status.status().message()));
+      continue;
+    }
+    std::string state = vmm::v1::VmState_Name(status->state());
+    state = absl::AsciiStrToLower(state.substr(std::string("VM_STATE_").size()));
+    out->set_state(state);
+    out->set_error(status->error());
+    out->set_kernel_arch(status->kernel_arch());
+    for (const auto& t : status->translators()) out->add_translators(t);
+    out->set_engine_version(status->engine_version());
+    if (status->state() == vmm::v1::VM_STATE_RUNNING) {
+      absl::StatusOr<EngineReply> list = backend->Call("GET", "/containers/json?all=1");
+      if (list.ok() && list->status == 200) {
+        nlohmann::json parsed = nlohmann::json::parse(list->body, nullptr, false);
+        if (parsed.is_array()) out->set_containers(static_cast<int64_t>(parsed.size()));
+      }
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::ExplainContainer(grpc::ServerContext*, const v1::ExplainContainerRequest* request,
+                                                v1::ExplainContainerResponse* response) {
+  absl::StatusOr<resolve::Resolution> resolved = core_.ResolveContainer(request->container());
+  if (!resolved.ok()) return rpc::ToGrpc(resolved.status());
+  response->set_id(resolved->id);
+  response->set_backend(resolved->backend);
+  absl::StatusOr<std::string> rule = core_.RuleFor(resolved->id);
+  response->set_rule(rule.ok() ? *rule : "placed before this scheduler started (label io.switchyard.backend)");
+  return grpc::Status::OK;
+}
+
+}  // namespace switchyard::scheduler

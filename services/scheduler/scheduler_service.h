@@ -1,0 +1,32 @@
+#pragma once
+
+#include "services/scheduler/scheduler_core.h"
+#include "switchyard/scheduler/v1/scheduler.grpc.pb.h"
+
+namespace switchyard::scheduler {
+
+// The gRPC adapter over SchedulerCore: converts messages and maps errors.
+class SchedulerService final : public switchyard::scheduler::v1::Scheduler::Service {
+ public:
+  explicit SchedulerService(SchedulerCore& core) : core_(core) {}
+
+  grpc::Status CreateContainer(grpc::ServerContext*, const v1::CreateContainerRequest*,
+                               types::v1::DockerReply*) override;
+  grpc::Status ListContainers(grpc::ServerContext*, const v1::ListRequest*, types::v1::DockerReply*) override;
+  grpc::Status ListImages(grpc::ServerContext*, const v1::ListRequest*, types::v1::DockerReply*) override;
+  grpc::Status GetSystemInfo(grpc::ServerContext*, const v1::GetSystemInfoRequest*,
+                             types::v1::DockerReply*) override;
+  grpc::Status GetVersion(grpc::ServerContext*, const v1::GetVersionRequest*, types::v1::DockerReply*) override;
+  grpc::Status StreamEvents(grpc::ServerContext*, const v1::ListRequest*,
+                            grpc::ServerWriter<types::v1::EngineFrame>*) override;
+  grpc::Status Forward(grpc::ServerContext*,
+                       grpc::ServerReaderWriter<types::v1::EngineFrame, types::v1::EngineFrame>*) override;
+  grpc::Status GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*, v1::GetStatusResponse*) override;
+  grpc::Status ExplainContainer(grpc::ServerContext*, const v1::ExplainContainerRequest*,
+                                v1::ExplainContainerResponse*) override;
+
+ private:
+  SchedulerCore& core_;
+};
+
+}  // namespace switchyard::scheduler
