@@ -1,0 +1,41 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+
+namespace switchyard::agent {
+
+// Parses "5000,5001" into ports; empty gives none.
+absl::StatusOr<std::vector<int>> ParsePorts(absl::string_view list);
+
+// Makes selected host-loopback TCP ports appear on the guest's own loopback:
+// listens on 127.0.0.1:P in the guest and forwards each connection to
+// `target_host`:P (10.0.2.2 is the host's 127.0.0.1 through slirp4netns).
+// This is how the guest dockerd reaches a registry on the host's loopback.
+class LoopbackForwarder {
+ public:
+  explicit LoopbackForwarder(std::string target_host = "10.0.2.2") : target_host_(std::move(target_host)) {}
+  ~LoopbackForwarder();
+
+  // Binds every port; fails if one cannot be bound.
+  absl::Status Start(const std::vector<int>& ports);
+  void Stop();
+
+ private:
+  void AcceptLoop(int listen_fd, int port);
+
+  std::string target_host_;
+  std::atomic<bool> stopping_{false};
+  std::vector<int> listen_fds_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace switchyard::agent

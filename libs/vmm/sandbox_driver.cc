@@ -1,0 +1,361 @@
+#include "libs/vmm/sandbox_driver.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "spdlog/spdlog.h"
+
+namespace switchyard::vmm {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr absl::Duration kSlirpReadyTimeout = absl::Seconds(10);
+
+std::string Errno(absl::string_view what) { return absl::StrCat(what, ": ", std::strerror(errno)); }
+
+// Everything the cloned child needs, prepared before clone(2): after it the
+// child only makes raw system calls (the parent is multi-threaded).
+struct ChildSetup {
+  int sync_fd = -1;   // read end: parent writes once slirp4netns is ready
+  int error_fd = -1;  // write end, CLOEXEC: a failure message, or EOF on exec
+  int log_fd = -1;    // agent stdout/stderr
+  std::string hostname;
+  std::string etc_docker;  // private /etc/docker for the guest dockerd's key.json
+  std::vector<std::string> args;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+};
+
+[[noreturn]] void ChildFail(const ChildSetup& setup, const char* step) {
+  int err = errno;
+  const char* msg = std::strerror(err);
+  (void)!::write(setup.error_fd, step, std::strlen(step));
+  (void)!::write(setup.error_fd, ": ", 2);
+  (void)!::write(setup.error_fd, msg, std::strlen(msg));
+  ::_exit(127);
+}
+
+int ChildMain(void* arg) {
+  auto& setup = *static_cast<ChildSetup*>(arg);
+  // The VM dies with its manager rather than lingering unowned.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  char go = 0;
+  if (::read(setup.sync_fd, &go, 1) != 1) ChildFail(setup, "waiting for the network");
+  ::close(setup.sync_fd);
+
+  // Nothing we mount may propagate back to the host.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ChildFail(setup, "make / rprivate");
+  if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    ChildFail(setup, "mount /proc");
+  }
+  // A private /run: /run/containerd, /run/docker, xtables.lock per VM.
+  if (::mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) ChildFail(setup, "mount /run");
+  // A sysfs of our own net namespace (dockerd reads /sys/class/net), keeping
+  // the host's cgroup hierarchies: park them, mount sysfs, move them back.
+  if (::mkdir("/run/.cgroup", 0700) == 0 &&
+      ::mount("/sys/fs/cgroup", "/run/.cgroup", nullptr, MS_BIND | MS_REC, nullptr) == 0) {
+    if (::mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0) {
+      if (::mount("/run/.cgroup", "/sys/fs/cgroup", nullptr, MS_MOVE, nullptr) != 0) {
+        ChildFail(setup, "move cgroup hierarchies");
+      }
+    } else {
+      ::umount2("/run/.cgroup", MNT_DETACH);
+    }
+    ::rmdir("/run/.cgroup");
+  }
+  if (!setup.etc_docker.empty() && ::access("/etc/docker", F_OK) == 0) {
+    if (::mount(setup.etc_docker.c_str(), "/etc/docker", nullptr, MS_BIND, nullptr) != 0) {
+      ChildFail(setup, "bind /etc/docker");
+    }
+  }
+  if (::sethostname(setup.hostname.data(), setup.hostname.size()) != 0) ChildFail(setup, "sethostname");
+
+  int devnull = ::open("/dev/null", O_RDONLY);
+  if (devnull >= 0) ::dup2(devnull, 0);
+  ::dup2(setup.log_fd, 1);
+  ::dup2(setup.log_fd, 2);
+  ::execve(setup.argv[0], setup.argv.data(), setup.envp.data());
+  ChildFail(setup, "exec agent");
+}
+
+// Spawns a helper process with `keep_fd` as its only extra descriptor.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args, int keep_fd, int log_fd) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return absl::InternalError(Errno("fork"));
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    if (log_fd >= 0) {
+      ::dup2(log_fd, 1);
+      ::dup2(log_fd, 2);
+    }
+    if (keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, 0);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Waits up to `timeout` for `pid` to exit; returns its wait status or -1.
+int WaitFor(pid_t pid, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return status;
+    if (r < 0 && errno != EINTR) return 0;  // not ours any more
+    if (absl::Now() >= deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> AgentArgs(const VmSpec& spec, const std::string& agent_socket) {
+  std::vector<std::string> args = {
+      spec.agent_bin,
+      absl::StrCat("--backend=", spec.backend),
+      absl::StrCat("--state_dir=", spec.state_dir),
+      absl::StrCat("--socket=", agent_socket),
+      absl::StrCat("--dockerd=", spec.dockerd_bin),
+  };
+  if (!spec.bip.empty()) args.push_back(absl::StrCat("--bip=", spec.bip));
+  if (!spec.default_address_pool.empty()) {
+    args.push_back(absl::StrCat("--default_address_pool=", spec.default_address_pool));
+  }
+  if (!spec.cgroup_parent.empty()) args.push_back(absl::StrCat("--cgroup_parent=", spec.cgroup_parent));
+  if (!spec.loopback_forward_ports.empty()) {
+    args.push_back(absl::StrCat("--loopback_forward=", absl::StrJoin(spec.loopback_forward_ports, ",")));
+  }
+  if (!spec.insecure_registries.empty()) {
+    args.push_back(absl::StrCat("--insecure_registries=", absl::StrJoin(spec.insecure_registries, ",")));
+  }
+  return args;
+}
+
+std::vector<std::string> SlirpArgs(const std::string& slirp_bin, pid_t pid, int ready_fd) {
+  // Not --disable-host-loopback: the guest reaches the host's 127.0.0.1 at
+  // 10.0.2.2, which is how its dockerd pulls from a registry on loopback.
+  return {slirp_bin, "--configure", "--mtu=65520", absl::StrCat("--ready-fd=", ready_fd), absl::StrCat(pid),
+          "tap0"};
+}
+
+std::vector<std::string> CgroupDirsToRemove(const std::string& cgroup_root, const std::string& cgroup_parent) {
+  std::vector<std::string> out;
+  absl::string_view parent = absl::StripPrefix(cgroup_parent, "/");
+  if (parent.empty() || parent.find("..") != absl::string_view::npos) return out;
+  std::error_code ec;
+  for (const auto& hierarchy : fs::directory_iterator(cgroup_root, ec)) {
+    fs::path top = hierarchy.path() / std::string(parent);
+    if (!fs::is_directory(top, ec)) continue;
+    std::vector<std::string> dirs;
+    for (auto it = fs::recursive_directory_iterator(top, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (it->is_directory(ec) && !it->is_symlink(ec)) dirs.push_back(it->path().string());
+    }
+    // Deeper paths are longer: reverse-sorting puts children before parents.
+    std::sort(dirs.rbegin(), dirs.rend());
+    out.insert(out.end(), dirs.begin(), dirs.end());
+    out.push_back(top.string());
+  }
+  return out;
+}
+
+std::string DescribeWaitStatus(int status) {
+  if (WIFEXITED(status)) return absl::StrCat("exited with status ", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return absl::StrCat("killed by signal ", WTERMSIG(status));
+  return absl::StrCat("ended with wait status ", status);
+}
+
+SandboxDriver::SandboxDriver(std::string slirp_bin) : slirp_bin_(std::move(slirp_bin)) {}
+
+SandboxDriver::~SandboxDriver() {
+  if (agent_pid_ > 0 || slirp_pid_ > 0) (void)Stop(absl::Seconds(5));
+}
+
+std::string SandboxDriver::AgentEndpoint() const { return (fs::path(spec_.state_dir) / "agent.sock").string(); }
+
+absl::Status SandboxDriver::Boot(const VmSpec& spec) {
+  if (agent_pid_ > 0) return absl::FailedPreconditionError("VM already running");
+  spec_ = spec;
+  exit_reason_.clear();
+  std::error_code ec;
+  fs::create_directories(spec.state_dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("create ", spec.state_dir, ": ", ec.message()));
+  fs::permissions(spec.state_dir, fs::perms::owner_all, ec);
+  std::string etc_docker = (fs::path(spec.state_dir) / "etc-docker").string();
+  fs::create_directories(etc_docker, ec);
+  std::string agent_socket = AgentEndpoint();
+  ::unlink(agent_socket.c_str());
+
+  ChildSetup setup;
+  setup.hostname = spec.hostname.empty() ? absl::StrCat("switchyard-", spec.backend) : spec.hostname;
+  setup.etc_docker = etc_docker;
+  setup.args = AgentArgs(spec, agent_socket);
+  for (auto& a : setup.args) setup.argv.push_back(a.data());
+  setup.argv.push_back(nullptr);
+  static char kPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  static char kHome[] = "HOME=/root";
+  setup.envp = {kPath, kHome, nullptr};
+
+  std::string log_path = (fs::path(spec.state_dir) / "agent.log").string();
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) return absl::InternalError(Errno(absl::StrCat("open ", log_path)));
+  int sync_pipe[2], error_pipe[2], ready_pipe[2];
+  if (::pipe2(sync_pipe, O_CLOEXEC) != 0 || ::pipe2(error_pipe, O_CLOEXEC) != 0 ||
+      ::pipe2(ready_pipe, O_CLOEXEC) != 0) {
+    ::close(log_fd);
+    return absl::InternalError(Errno("pipe"));
+  }
+  setup.sync_fd = sync_pipe[0];
+  setup.error_fd = error_pipe[1];
+  setup.log_fd = log_fd;
+
+  auto close_all = [&] {
+    for (int fd : {sync_pipe[0], sync_pipe[1], error_pipe[0], error_pipe[1], ready_pipe[0], ready_pipe[1], log_fd}) {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+
+  constexpr size_t kStackSize = 1 << 20;
+  void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    close_all();
+    return absl::InternalError(Errno("mmap"));
+  }
+  pid_t pid = ::clone(ChildMain, static_cast<char*>(stack) + kStackSize,
+                      CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, &setup);
+  int clone_errno = errno;
+  ::munmap(stack, kStackSize);  // the child has its own copy of the memory
+  if (pid < 0) {
+    close_all();
+    errno = clone_errno;
+    return absl::InternalError(Errno("clone"));
+  }
+  agent_pid_ = pid;
+  ::close(sync_pipe[0]);
+  sync_pipe[0] = -1;
+  ::close(error_pipe[1]);
+  error_pipe[1] = -1;
+
+  auto fail = [&](std::string why) {
+    ::kill(pid, SIGKILL);
+    WaitFor(pid, absl::Seconds(5));
+    agent_pid_ = 0;
+    KillSlirp();
+    close_all();
+    spdlog::error("vmm[{}] sandbox boot failed: {}", spec.backend, why);
+    return absl::UnavailableError(why);
+  };
+
+  // The VM's network: slirp4netns attaches to the child's net namespace.
+  std::string slirp_log = (fs::path(spec.state_dir) / "slirp4netns.log").string();
+  int slirp_log_fd = ::open(slirp_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  auto slirp = Spawn(SlirpArgs(slirp_bin_, pid, ready_pipe[1]), ready_pipe[1], slirp_log_fd);
+  if (slirp_log_fd >= 0) ::close(slirp_log_fd);
+  if (!slirp.ok()) return fail(std::string(slirp.status().message()));
+  slirp_pid_ = *slirp;
+  ::close(ready_pipe[1]);
+  ready_pipe[1] = -1;
+  pollfd pfd{ready_pipe[0], POLLIN, 0};
+  int n = ::poll(&pfd, 1, static_cast<int>(absl::ToInt64Milliseconds(kSlirpReadyTimeout)));
+  char ready = 0;
+  if (n <= 0 || ::read(ready_pipe[0], &ready, 1) != 1) {
+    return fail(absl::StrCat("slirp4netns did not become ready (see ", slirp_log, ")"));
+  }
+
+  // Release the child and learn whether it reached exec.
+  if (::write(sync_pipe[1], "1", 1) != 1) return fail(Errno("release child"));
+  char buf[512];
+  std::string child_error;
+  ssize_t r;
+  while ((r = ::read(error_pipe[0], buf, sizeof(buf))) > 0) child_error.append(buf, r);
+  if (!child_error.empty()) return fail(absl::StrCat("sandbox setup failed: ", child_error));
+  close_all();
+  spdlog::info("vmm[{}] sandbox VM booted: agent pid {}, slirp4netns pid {}, state {}", spec.backend, pid,
+               slirp_pid_, spec.state_dir);
+  return absl::OkStatus();
+}
+
+bool SandboxDriver::IsRunning() {
+  if (agent_pid_ <= 0) return false;
+  int status = 0;
+  pid_t r = ::waitpid(agent_pid_, &status, WNOHANG);
+  if (r == 0) return true;
+  exit_reason_ = r == agent_pid_ ? absl::StrCat("agent (guest PID 1) ", DescribeWaitStatus(status))
+                                 : "agent process vanished";
+  spdlog::warn("vmm[{}] sandbox VM ended: {}", spec_.backend, exit_reason_);
+  agent_pid_ = 0;
+  // Stop() cleans up the network and cgroups the VM left.
+  return false;
+}
+
+absl::Status SandboxDriver::Stop(absl::Duration grace) {
+  if (agent_pid_ > 0) {
+    ::kill(agent_pid_, SIGTERM);
+    int status = WaitFor(agent_pid_, grace);
+    if (status == -1) {
+      spdlog::warn("vmm[{}] agent did not stop within {}, killing the VM", spec_.backend, absl::FormatDuration(grace));
+      ::kill(agent_pid_, SIGKILL);
+      status = WaitFor(agent_pid_, absl::Seconds(10));
+    }
+    exit_reason_ = status >= 0 ? absl::StrCat("stopped (agent ", DescribeWaitStatus(status), ")") : "stopped";
+    agent_pid_ = 0;
+  }
+  KillSlirp();
+  RemoveCgroups();
+  ::unlink(AgentEndpoint().c_str());
+  spdlog::info("vmm[{}] sandbox VM stopped", spec_.backend);
+  return absl::OkStatus();
+}
+
+void SandboxDriver::KillSlirp() {
+  if (slirp_pid_ <= 0) return;
+  // slirp4netns keeps no state worth a graceful stop, and lingers on SIGTERM.
+  ::kill(slirp_pid_, SIGKILL);
+  WaitFor(slirp_pid_, absl::Seconds(5));
+  slirp_pid_ = 0;
+}
+
+void SandboxDriver::RemoveCgroups() {
+  if (spec_.cgroup_parent.empty()) return;
+  // Processes of the dead pid namespace may still be exiting: retry briefly.
+  absl::Time deadline = absl::Now() + absl::Seconds(3);
+  while (true) {
+    std::vector<std::string> left;
+    for (const auto& dir : CgroupDirsToRemove("/sys/fs/cgroup", spec_.cgroup_parent)) {
+      if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) left.push_back(dir);
+    }
+    if (left.empty()) return;
+    if (absl::Now() >= deadline) {
+      spdlog::warn("vmm[{}] could not remove cgroups: {}", spec_.backend, absl::StrJoin(left, " "));
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace switchyard::vmm

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "libs/vmm/vm_driver.h"
+
+namespace switchyard::vmm {
+
+// A "VM" made of Linux namespaces (mount, pid, net, uts, ipc): the agent is
+// PID 1 of a fresh pid namespace, with a private /proc and /run, and a NAT'd
+// link to the host through slirp4netns (host loopback at 10.0.2.2).
+class SandboxDriver : public VmDriver {
+ public:
+  explicit SandboxDriver(std::string slirp_bin = "/usr/bin/slirp4netns");
+  ~SandboxDriver() override;
+
+  std::string Name() const override { return "sandbox"; }
+  absl::Status Boot(const VmSpec& spec) override;
+  absl::Status Stop(absl::Duration grace) override;
+  pid_t Pid() const override { return agent_pid_; }
+  bool IsRunning() override;
+  std::string ExitReason() const override { return exit_reason_; }
+  std::string AgentEndpoint() const override;
+
+ private:
+  void KillSlirp();
+  void RemoveCgroups();
+
+  std::string slirp_bin_;
+  VmSpec spec_;
+  pid_t agent_pid_ = 0;
+  pid_t slirp_pid_ = 0;
+  std::string exit_reason_;
+};
+
+// Pure pieces, unit-tested.
+
+// The agent's command line for `spec`, agent socket at `agent_socket`.
+std::vector<std::string> AgentArgs(const VmSpec& spec, const std::string& agent_socket);
+
+// slirp4netns giving the namespace of `pid` a tap0 with 10.0.2.100 and the
+// host's loopback at 10.0.2.2; writes "1" to `ready_fd` when configured.
+std::vector<std::string> SlirpArgs(const std::string& slirp_bin, pid_t pid, int ready_fd);
+
+// Every cgroup directory dockerd may have created under `cgroup_parent`, in
+// each hierarchy mounted under `cgroup_root` (v1 controllers and unified),
+// deepest first so they can be rmdir'ed in order.
+std::vector<std::string> CgroupDirsToRemove(const std::string& cgroup_root,
+                                            const std::string& cgroup_parent);
+
+// "exited with status 3" / "killed by signal 9" for a waitpid status.
+std::string DescribeWaitStatus(int status);
+
+}  // namespace switchyard::vmm

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace switchyard::vmm {
+
+// Everything a driver needs to boot one utility VM with a guest agent and a
+// guest dockerd inside.
+struct VmSpec {
+  std::string backend;    // "hv" or "vz"
+  std::string state_dir;  // persistent per-VM directory (never under /run)
+  std::string agent_bin;  // switchyard-agent, run as the guest's PID 1
+  std::string dockerd_bin = "/usr/sbin/dockerd";
+  // Guest dockerd networking and cgroups; disjoint between VMs.
+  std::string bip;                   // e.g. "172.30.0.1/24"
+  std::string default_address_pool;  // e.g. "172.31.0.0/16"
+  std::string cgroup_parent;         // e.g. "/switchyard-hv"
+  // Host loopback TCP ports the guest reaches on its own 127.0.0.1.
+  std::vector<int> loopback_forward_ports;
+  std::vector<std::string> insecure_registries;
+  std::string hostname;
+};
+
+// Boots, watches and stops one VM. Not thread-safe: one owner calls it.
+class VmDriver {
+ public:
+  virtual ~VmDriver() = default;
+
+  // "sandbox", "vfkit", …
+  virtual std::string Name() const = 0;
+  // Starts the VM; returns once its agent process runs (it may not answer yet).
+  virtual absl::Status Boot(const VmSpec& spec) = 0;
+  // Asks the guest to shut down, waits `grace`, then kills it, and removes
+  // everything the VM left on the host.
+  virtual absl::Status Stop(absl::Duration grace) = 0;
+  // Host pid of the VM (the agent in the sandbox), 0 when not running.
+  virtual pid_t Pid() const = 0;
+  // False once the VM has exited; ExitReason() then says why.
+  virtual bool IsRunning() = 0;
+  virtual std::string ExitReason() const = 0;
+  // Where the guest agent's gRPC endpoint is (a Unix socket path in the
+  // sandbox, standing in for vsock port 1024).
+  virtual std::string AgentEndpoint() const = 0;
+};
+
+}  // namespace switchyard::vmm

@@ -1,0 +1,122 @@
+// switchyard-vmm: one per VM. Boots the VM through its driver, watches it,
+// and serves VmManager on <run_dir>/vmm-<backend>.sock.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "guest-agent/loopback_forwarder.h"
+#include "libs/rpc/unix_server.h"
+#include "libs/vmm/sandbox_driver.h"
+#include "services/vmm/vm_manager_service.h"
+#include "spdlog/spdlog.h"
+
+ABSL_FLAG(std::string, backend, "", "Which VM this manager runs: hv or vz.");
+ABSL_FLAG(std::string, driver, "sandbox", "VM driver (only sandbox on Linux for now).");
+ABSL_FLAG(std::string, run_dir, "/run/switchyard", "Private run directory; serves <run_dir>/vmm-<backend>.sock.");
+ABSL_FLAG(std::string, state_dir, "", "The VM's state directory (default /var/lib/switchyard/vms/<backend>). Not under /run.");
+ABSL_FLAG(std::string, agent_bin, "", "switchyard-agent binary (default: next to this binary, or the build tree's).");
+ABSL_FLAG(std::string, dockerd, "/usr/sbin/dockerd", "dockerd binary inside the VM.");
+ABSL_FLAG(std::string, bip, "", "Guest dockerd --bip.");
+ABSL_FLAG(std::string, default_address_pool, "", "Base of the guest dockerd's default address pool (size 24).");
+ABSL_FLAG(std::string, cgroup_parent, "", "Guest dockerd --cgroup-parent (default /switchyard-<backend>).");
+ABSL_FLAG(std::string, loopback_forward, "", "Comma list of host loopback TCP ports visible on the guest's loopback.");
+ABSL_FLAG(std::string, insecure_registries, "", "Comma list of registries the guest dockerd may use over HTTP.");
+
+namespace switchyard::vmm {
+namespace {
+namespace fs = std::filesystem;
+
+std::string DefaultAgentBin() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  for (fs::path candidate : {self / "switchyard-agent", self / "../../guest-agent/switchyard-agent"}) {
+    if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate, ec).string();
+  }
+  return "/usr/libexec/switchyard/switchyard-agent";
+}
+
+int Main() {
+  const std::string backend = absl::GetFlag(FLAGS_backend);
+  if (backend != "hv" && backend != "vz") {
+    spdlog::error("vmm: --backend must be hv or vz, not \"{}\"", backend);
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_driver) != "sandbox") {
+    spdlog::error("vmm[{}]: driver \"{}\" is not available on this host", backend, absl::GetFlag(FLAGS_driver));
+    return 2;
+  }
+  VmSpec spec;
+  spec.backend = backend;
+  spec.state_dir = absl::GetFlag(FLAGS_state_dir);
+  if (spec.state_dir.empty()) spec.state_dir = absl::StrCat("/var/lib/switchyard/vms/", backend);
+  spec.state_dir = fs::absolute(spec.state_dir).string();
+  if (spec.state_dir == "/run" || spec.state_dir.rfind("/run/", 0) == 0) {
+    // The guest mounts its own /run: a state dir there would vanish inside it.
+    spdlog::error("vmm[{}]: --state_dir must not be under /run", backend);
+    return 2;
+  }
+  spec.agent_bin = absl::GetFlag(FLAGS_agent_bin);
+  if (spec.agent_bin.empty()) spec.agent_bin = DefaultAgentBin();
+  spec.dockerd_bin = absl::GetFlag(FLAGS_dockerd);
+  spec.bip = absl::GetFlag(FLAGS_bip);
+  spec.default_address_pool = absl::GetFlag(FLAGS_default_address_pool);
+  spec.cgroup_parent = absl::GetFlag(FLAGS_cgroup_parent);
+  if (spec.cgroup_parent.empty()) spec.cgroup_parent = absl::StrCat("/switchyard-", backend);
+  auto ports = agent::ParsePorts(absl::GetFlag(FLAGS_loopback_forward));
+  if (!ports.ok()) {
+    spdlog::error("vmm[{}]: --loopback_forward: {}", backend, std::string(ports.status().message()));
+    return 2;
+  }
+  spec.loopback_forward_ports = *ports;
+  spec.insecure_registries = absl::StrSplit(absl::GetFlag(FLAGS_insecure_registries), ',', absl::SkipWhitespace());
+  spec.hostname = absl::StrCat("switchyard-", backend);
+
+  const std::string run_dir = absl::GetFlag(FLAGS_run_dir);
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  ::chmod(run_dir.c_str(), 0700);
+  const std::string socket = absl::StrCat(run_dir, "/vmm-", backend, ".sock");
+
+  // Signals are taken by sigwait; every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  VmManagerService service(std::make_unique<SandboxDriver>(), spec, UnixAgentConnector());
+  auto server = rpc::StartUnixServer(socket, {&service});
+  if (!server.ok()) {
+    spdlog::error("vmm[{}]: {}", backend, std::string(server.status().message()));
+    return 1;
+  }
+  spdlog::info("vmm[{}] serving VmManager on {} (state {}, agent {})", backend, socket, spec.state_dir,
+               spec.agent_bin);
+  service.Start();
+
+  int sig = 0;
+  while (::sigwait(&signals, &sig) != 0) {
+  }
+  spdlog::info("vmm[{}] signal {}: stopping", backend, sig);
+  rpc::SetServing(**server, false);
+  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  service.Shutdown();
+  ::unlink(socket.c_str());
+  spdlog::info("vmm[{}] stopped", backend);
+  return 0;
+}
+
+}  // namespace
+}  // namespace switchyard::vmm
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return switchyard::vmm::Main();
+}

@@ -1,0 +1,221 @@
+#include "services/vmm/vm_manager_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/relay/stream_relay.h"
+#include "libs/rpc/unix_channel.h"
+#include "spdlog/spdlog.h"
+
+namespace switchyard::vmm {
+
+namespace pb = switchyard::vmm::v1;
+namespace agentpb = switchyard::agent::v1;
+
+AgentConnector UnixAgentConnector() {
+  return [](const std::string& endpoint) -> std::shared_ptr<agentpb::GuestAgent::StubInterface> {
+    return agentpb::GuestAgent::NewStub(rpc::UnixChannel(endpoint));
+  };
+}
+
+VmManagerService::VmManagerService(std::unique_ptr<VmDriver> driver, VmSpec spec, AgentConnector connector,
+                                   VmManagerOptions options)
+    : driver_(std::move(driver)), spec_(std::move(spec)), connector_(std::move(connector)), options_(options) {}
+
+VmManagerService::~VmManagerService() { Shutdown(); }
+
+void VmManagerService::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void VmManagerService::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void VmManagerService::SetState(pb::VmState state, std::string error) {
+  absl::MutexLock lock(&mu_);
+  if (state != state_ || error != error_) {
+    if (error.empty()) {
+      spdlog::info("vmm[{}] VM state {}", spec_.backend, pb::VmState_Name(state));
+    } else {
+      spdlog::warn("vmm[{}] VM state {}: {}", spec_.backend, pb::VmState_Name(state), error);
+    }
+  }
+  state_ = state;
+  error_ = std::move(error);
+  agent_reachable_ = state == pb::VM_STATE_RUNNING || state == pb::VM_STATE_DEGRADED;
+}
+
+bool VmManagerService::SleepUnlessStopping(absl::Duration d) {
+  absl::MutexLock lock(&mu_);
+  auto stopping = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
+  mu_.AwaitWithTimeout(absl::Condition(&stopping), d);
+  return !stopping_;
+}
+
+bool VmManagerService::Poll(absl::Duration timeout, std::string* error) {
+  std::shared_ptr<agentpb::GuestAgent::StubInterface> agent;
+  {
+    absl::MutexLock lock(&mu_);
+    agent = agent_;
+  }
+  if (agent == nullptr) {
+    *error = "no agent connection";
+    return false;
+  }
+  grpc::ClientContext ctx;
+  rpc::SetTimeout(ctx, timeout);
+  ctx.set_wait_for_ready(true);
+  agentpb::GetInfoResponse info;
+  grpc::Status status = agent->GetInfo(&ctx, agentpb::GetInfoRequest(), &info);
+  if (!status.ok()) {
+    *error = status.error_message().empty() ? absl::StrCat("gRPC code ", status.error_code()) : status.error_message();
+    return false;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    info_ = info;
+  }
+  if (info.engine_state() == agentpb::ENGINE_STATE_RUNNING) {
+    SetState(pb::VM_STATE_RUNNING, "");
+  } else {
+    std::string why = absl::StrCat("guest engine is ", agentpb::EngineState_Name(info.engine_state()));
+    if (!info.engine_error().empty()) absl::StrAppend(&why, ": ", info.engine_error());
+    SetState(pb::VM_STATE_DEGRADED, why);
+  }
+  return true;
+}
+
+bool VmManagerService::BootOnce() {
+  {
+    // While rebooting, keep saying why the last boot or run ended.
+    absl::MutexLock lock(&mu_);
+    if (!error_.empty() && state_ == pb::VM_STATE_FAILED) {
+      error_ = absl::StrCat("VM ", spec_.backend, " is rebooting after: ", error_);
+    }
+    state_ = pb::VM_STATE_BOOTING;
+    agent_reachable_ = false;
+  }
+  spdlog::info("vmm[{}] booting the VM", spec_.backend);
+  absl::Status booted = driver_->Boot(spec_);
+  if (!booted.ok()) {
+    SetState(pb::VM_STATE_FAILED, absl::StrCat("VM ", spec_.backend, " failed to boot: ", booted.message()));
+    return false;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    vm_pid_ = driver_->Pid();
+    agent_ = connector_(driver_->AgentEndpoint());
+  }
+  // The agent needs a moment to listen: retry, bounded.
+  absl::Time deadline = absl::Now() + options_.agent_boot_timeout;
+  std::string last_error;
+  while (true) {
+    if (!driver_->IsRunning()) {
+      last_error = driver_->ExitReason();
+      break;
+    }
+    if (Poll(absl::Seconds(2), &last_error)) return true;
+    if (absl::Now() >= deadline) {
+      last_error = absl::StrCat("agent did not answer within ", absl::FormatDuration(options_.agent_boot_timeout),
+                                ": ", last_error);
+      break;
+    }
+    if (!SleepUnlessStopping(absl::Milliseconds(300))) return false;
+  }
+  SetState(pb::VM_STATE_FAILED, absl::StrCat("VM ", spec_.backend, " failed to boot: ", last_error,
+                                             " (see ", spec_.state_dir, "/agent.log)"));
+  (void)driver_->Stop(absl::Seconds(5));
+  return false;
+}
+
+void VmManagerService::Watch() {
+  int misses = 0;
+  while (SleepUnlessStopping(options_.poll_interval)) {
+    if (!driver_->IsRunning()) {
+      SetState(pb::VM_STATE_FAILED,
+               absl::StrCat("VM ", spec_.backend, " stopped unexpectedly: ", driver_->ExitReason()));
+      return;
+    }
+    std::string error;
+    if (Poll(absl::Seconds(3), &error)) {
+      misses = 0;
+    } else if (++misses >= 3) {
+      SetState(pb::VM_STATE_DEGRADED, absl::StrCat("agent of VM ", spec_.backend, " is not answering: ", error));
+      absl::MutexLock lock(&mu_);
+      agent_reachable_ = false;
+    }
+  }
+}
+
+void VmManagerService::Run() {
+  int failures = 0;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) break;
+    }
+    if (BootOnce()) {
+      failures = 0;
+      Watch();
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) break;
+    }
+    // Clean whatever the dead VM left, then reboot with backoff.
+    (void)driver_->Stop(absl::Seconds(5));
+    ++failures;
+    absl::Duration backoff = std::min(absl::Seconds(1) * (1 << std::min(failures - 1, 5)), options_.max_reboot_backoff);
+    spdlog::info("vmm[{}] rebooting the VM in {}", spec_.backend, absl::FormatDuration(backoff));
+    if (!SleepUnlessStopping(backoff)) break;
+  }
+  // Stopped from this thread: the VM's processes die with the thread that
+  // started them, so a graceful stop must happen before it ends.
+  spdlog::info("vmm[{}] stopping the VM", spec_.backend);
+  absl::Status stopped = driver_->Stop(options_.stop_grace);
+  if (!stopped.ok()) spdlog::warn("vmm[{}] stop: {}", spec_.backend, std::string(stopped.message()));
+  absl::MutexLock lock(&mu_);
+  state_ = pb::VM_STATE_STOPPED;
+  error_ = "VM stopped";
+  agent_reachable_ = false;
+  vm_pid_ = 0;
+}
+
+grpc::Status VmManagerService::GetVmStatus(grpc::ServerContext*, const pb::GetVmStatusRequest*,
+                                           pb::GetVmStatusResponse* response) {
+  absl::MutexLock lock(&mu_);
+  response->set_backend(spec_.backend);
+  response->set_driver(driver_->Name());
+  response->set_state(state_);
+  response->set_error(error_);
+  response->set_vm_pid(state_ == pb::VM_STATE_STOPPED ? 0 : vm_pid_);
+  if (agent_reachable_) {
+    response->set_kernel_arch(info_.kernel_arch());
+    for (const auto& t : info_.translators()) response->add_translators(t);
+    response->set_engine_version(info_.engine_version());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status VmManagerService::EngineCall(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<switchyard::types::v1::EngineFrame, switchyard::types::v1::EngineFrame>* stream) {
+  std::shared_ptr<agentpb::GuestAgent::StubInterface> agent;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!agent_reachable_ || agent_ == nullptr) {
+      std::string reason = error_.empty() ? absl::StrCat("VM is ", pb::VmState_Name(state_)) : error_;
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          absl::StrCat("backend ", spec_.backend, " is not running: ", reason));
+    }
+    agent = agent_;
+  }
+  switchyard::types::v1::EngineFrame first;
+  if (!stream->Read(&first)) return grpc::Status(grpc::StatusCode::CANCELLED, "caller sent no request");
+  grpc::ClientContext down_ctx;
+  auto down = agent->EngineCall(&down_ctx);
+  return relay::RelayEngineCall(*context, *stream, first, down_ctx, *down);
+}
+
+}  // namespace switchyard::vmm

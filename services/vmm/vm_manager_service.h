@@ -1,0 +1,76 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "libs/vmm/vm_driver.h"
+#include "switchyard/agent/v1/agent.grpc.pb.h"
+#include "switchyard/vmm/v1/vmm.grpc.pb.h"
+
+namespace switchyard::vmm {
+
+// Opens a stub to the agent at a driver's endpoint (a Unix socket here).
+using AgentConnector =
+    std::function<std::shared_ptr<switchyard::agent::v1::GuestAgent::StubInterface>(const std::string& endpoint)>;
+AgentConnector UnixAgentConnector();
+
+struct VmManagerOptions {
+  absl::Duration agent_boot_timeout = absl::Seconds(60);
+  absl::Duration poll_interval = absl::Seconds(1);
+  absl::Duration stop_grace = absl::Seconds(25);
+  absl::Duration max_reboot_backoff = absl::Seconds(30);
+};
+
+// Boots one VM through its driver, watches it (rebooting with backoff when
+// it dies), reports its state, and relays engine calls to its agent.
+class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
+ public:
+  VmManagerService(std::unique_ptr<VmDriver> driver, VmSpec spec, AgentConnector connector,
+                   VmManagerOptions options = {});
+  ~VmManagerService() override;
+
+  // Starts booting and watching in the background.
+  void Start();
+  // Stops the VM (gracefully) and the watcher. Idempotent.
+  void Shutdown();
+
+  grpc::Status GetVmStatus(grpc::ServerContext* context, const switchyard::vmm::v1::GetVmStatusRequest* request,
+                           switchyard::vmm::v1::GetVmStatusResponse* response) override;
+  grpc::Status EngineCall(grpc::ServerContext* context,
+                          grpc::ServerReaderWriter<switchyard::types::v1::EngineFrame,
+                                                   switchyard::types::v1::EngineFrame>* stream) override;
+
+ private:
+  // The watcher thread. It alone touches the driver: the VM's processes are
+  // tied to the thread that started them (PR_SET_PDEATHSIG).
+  void Run();
+  // Boots and waits for the agent; false with the reason set on failure.
+  bool BootOnce();
+  // Watches a booted VM until it dies or we stop.
+  void Watch();
+  // One GetInfo; updates state from it. Returns whether the agent answered.
+  bool Poll(absl::Duration timeout, std::string* error);
+  void SetState(switchyard::vmm::v1::VmState state, std::string error);
+  bool SleepUnlessStopping(absl::Duration d);
+
+  const std::unique_ptr<VmDriver> driver_;
+  const VmSpec spec_;
+  const AgentConnector connector_;
+  const VmManagerOptions options_;
+  std::thread thread_;
+
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  switchyard::vmm::v1::VmState state_ ABSL_GUARDED_BY(mu_) = switchyard::vmm::v1::VM_STATE_BOOTING;
+  std::string error_ ABSL_GUARDED_BY(mu_);
+  bool agent_reachable_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<switchyard::agent::v1::GuestAgent::StubInterface> agent_ ABSL_GUARDED_BY(mu_);
+  switchyard::agent::v1::GetInfoResponse info_ ABSL_GUARDED_BY(mu_);
+  int64_t vm_pid_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace switchyard::vmm

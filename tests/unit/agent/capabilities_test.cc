@@ -1,0 +1,45 @@
+#include "guest-agent/capabilities.h"
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path Fixture(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("sy-binfmt-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+void Write(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
+
+}  // namespace
+
+TEST_CASE("enabled binfmt entries are translators", "[agent][unit]") {
+  fs::path dir = Fixture("a");
+  Write(dir / "status", "enabled\n");
+  Write(dir / "register", "");
+  Write(dir / "qemu-aarch64", "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POCF\n");
+  Write(dir / "qemu-arm", "disabled\ninterpreter /usr/libexec/qemu-binfmt/arm-binfmt-P\n");
+  Write(dir / "rosetta", "enabled\ninterpreter /mnt/rosetta\n");
+  Write(dir / "python3.11", "enabled\ninterpreter /usr/bin/python3.11\n");
+  Write(dir / "FEX-x86_64", "enabled\ninterpreter /usr/bin/FEXInterpreter\n");
+  REQUIRE(switchyard::agent::ReadTranslators(dir.string()) ==
+          std::vector<std::string>{"fex-x86_64", "qemu-aarch64", "rosetta"});
+  fs::remove_all(dir);
+}
+
+TEST_CASE("binfmt_misc globally disabled or absent gives none", "[agent][unit]") {
+  fs::path dir = Fixture("b");
+  Write(dir / "status", "disabled\n");
+  Write(dir / "qemu-aarch64", "enabled\n");
+  REQUIRE(switchyard::agent::ReadTranslators(dir.string()).empty());
+  fs::remove_all(dir);
+  REQUIRE(switchyard::agent::ReadTranslators(dir.string()).empty());
+}

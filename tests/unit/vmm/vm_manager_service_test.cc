@@ -1,0 +1,117 @@
+#include "services/vmm/vm_manager_service.h"
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "absl/synchronization/mutex.h"
+#include "libs/rpc/unix_server.h"
+#include "tests/fakes/fake_vm_driver.h"
+
+namespace fs = std::filesystem;
+namespace pb = switchyard::vmm::v1;
+namespace agentpb = switchyard::agent::v1;
+using switchyard::vmm::FakeVmDriver;
+using switchyard::vmm::VmManagerService;
+
+namespace {
+
+// A guest agent answering GetInfo with a scripted engine state.
+class FakeAgent final : public agentpb::GuestAgent::Service {
+ public:
+  grpc::Status GetInfo(grpc::ServerContext*, const agentpb::GetInfoRequest*,
+                       agentpb::GetInfoResponse* response) override {
+    absl::MutexLock lock(&mu);
+    *response = info;
+    return grpc::Status::OK;
+  }
+  absl::Mutex mu;
+  agentpb::GetInfoResponse info;
+};
+
+pb::GetVmStatusResponse WaitForState(VmManagerService& service, pb::VmState want) {
+  pb::GetVmStatusResponse status;
+  for (int i = 0; i < 100; ++i) {
+    status.Clear();
+    service.GetVmStatus(nullptr, nullptr, &status);
+    if (status.state() == want) break;
+    ::usleep(50 * 1000);
+  }
+  return status;
+}
+
+switchyard::vmm::VmManagerOptions FastOptions() {
+  switchyard::vmm::VmManagerOptions options;
+  options.agent_boot_timeout = absl::Seconds(3);
+  options.poll_interval = absl::Milliseconds(50);
+  options.max_reboot_backoff = absl::Milliseconds(100);
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("a VM that cannot boot is FAILED with the driver's reason", "[vmm][unit]") {
+  auto driver = std::make_unique<FakeVmDriver>();
+  driver->set_boot_status(absl::UnavailableError("no hypervisor"));
+  switchyard::vmm::VmSpec spec;
+  spec.backend = "hv";
+  VmManagerService service(std::move(driver), spec, switchyard::vmm::UnixAgentConnector(), FastOptions());
+  service.Start();
+  auto status = WaitForState(service, pb::VM_STATE_FAILED);
+  REQUIRE(status.state() == pb::VM_STATE_FAILED);
+  REQUIRE(status.error() == "VM hv failed to boot: no hypervisor");
+  service.Shutdown();
+  status.Clear();
+  service.GetVmStatus(nullptr, nullptr, &status);
+  REQUIRE(status.state() == pb::VM_STATE_STOPPED);
+}
+
+TEST_CASE("VM state follows the agent's engine and the VM's life", "[vmm][unit]") {
+  fs::path dir = fs::temp_directory_path() / ("sy-vmm-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string socket = (dir / "agent.sock").string();
+  FakeAgent agent;
+  {
+    absl::MutexLock lock(&agent.mu);
+    agent.info.set_kernel_arch("x86_64");
+    agent.info.set_engine_state(agentpb::ENGINE_STATE_STARTING);
+  }
+  auto server = switchyard::rpc::StartUnixServer(socket, {&agent});
+  REQUIRE(server.ok());
+
+  auto owned = std::make_unique<FakeVmDriver>();
+  FakeVmDriver* driver = owned.get();
+  driver->set_agent_endpoint(socket);
+  switchyard::vmm::VmSpec spec;
+  spec.backend = "vz";
+  VmManagerService service(std::move(owned), spec, switchyard::vmm::UnixAgentConnector(), FastOptions());
+  service.Start();
+
+  auto status = WaitForState(service, pb::VM_STATE_DEGRADED);
+  REQUIRE(status.state() == pb::VM_STATE_DEGRADED);
+  REQUIRE(status.error() == "guest engine is ENGINE_STATE_STARTING");
+  REQUIRE(status.kernel_arch() == "x86_64");
+
+  {
+    absl::MutexLock lock(&agent.mu);
+    agent.info.set_engine_state(agentpb::ENGINE_STATE_RUNNING);
+    agent.info.set_engine_version("20.10.24");
+  }
+  status = WaitForState(service, pb::VM_STATE_RUNNING);
+  REQUIRE(status.state() == pb::VM_STATE_RUNNING);
+  REQUIRE(status.engine_version() == "20.10.24");
+  REQUIRE(status.vm_pid() == 4242);
+
+  // A crash is noticed, the VM cleaned up and booted again.
+  driver->Crash("agent (guest PID 1) killed by signal 9");
+  for (int i = 0; i < 100 && driver->boots().size() < 2; ++i) ::usleep(50 * 1000);
+  REQUIRE(driver->boots().size() >= 2);
+  REQUIRE(driver->stops() >= 1);
+  status = WaitForState(service, pb::VM_STATE_RUNNING);
+  REQUIRE(status.state() == pb::VM_STATE_RUNNING);
+
+  service.Shutdown();
+  (*server)->Shutdown();
+  fs::remove_all(dir);
+}

@@ -1,0 +1,151 @@
+#include "tools/switchyard/service_set.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace switchyard::cli {
+namespace {
+
+struct Running {
+  pid_t pid = 0;
+  std::chrono::steady_clock::time_point started;
+  int failures = 0;
+  std::chrono::steady_clock::time_point restart_at;
+};
+
+volatile sig_atomic_t g_stop = 0;
+void OnStop(int) { g_stop = 1; }
+
+pid_t Spawn(const ServiceSpec& spec, const std::string& log_path) {
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (log >= 0) {
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+  }
+  int null = ::open("/dev/null", O_RDONLY);
+  if (null >= 0) ::dup2(null, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  std::vector<char*> argv;
+  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
+  _exit(127);
+}
+
+void WritePid(const std::string& path, pid_t pid) {
+  std::ofstream(path) << pid << "\n";
+}
+
+}  // namespace
+
+std::vector<ServiceSpec> ServiceSpecs(const ServiceSetConfig& c) {
+  std::vector<ServiceSpec> specs;
+  struct Vm {
+    const char* name;
+    const char* bip;
+    const char* pool;
+  };
+  // Disjoint address pools, so container subnets never overlap across VMs.
+  for (const Vm& vm : {Vm{"hv", "10.210.0.1/24", "10.211.0.0/16"}, Vm{"vz", "10.220.0.1/24", "10.221.0.0/16"}}) {
+    specs.push_back({absl::StrCat("vmm-", vm.name),
+                     {absl::StrCat(c.bin_dir, "/switchyard-vmm"), absl::StrCat("--backend=", vm.name),
+                      "--driver=sandbox", absl::StrCat("--run_dir=", c.run_dir),
+                      absl::StrCat("--state_dir=", c.state_dir, "/vms/", vm.name),
+                      absl::StrCat("--agent_bin=", c.bin_dir, "/switchyard-agent"),
+                      absl::StrCat("--bip=", vm.bip), absl::StrCat("--default_address_pool=", vm.pool),
+                      absl::StrCat("--cgroup_parent=/switchyard-", vm.name),
+                      absl::StrCat("--loopback_forward=", c.loopback_forward)},
+                     40});
+  }
+  specs.push_back({"scheduler",
+                   {absl::StrCat(c.bin_dir, "/switchyard-scheduler"), absl::StrCat("--run_dir=", c.run_dir),
+                    absl::StrCat("--native_arch=", c.native_arch)},
+                   5});
+  specs.push_back({"gateway",
+                   {absl::StrCat(c.bin_dir, "/switchyard-gateway"), absl::StrCat("--run_dir=", c.run_dir),
+                    absl::StrCat("--socket_group=", c.socket_group)},
+                   5});
+  return specs;
+}
+
+int Supervise(const ServiceSetConfig& config) {
+  const std::vector<ServiceSpec> specs = ServiceSpecs(config);
+  const std::string log_dir = absl::StrCat(config.state_dir, "/logs");
+  ::mkdir(log_dir.c_str(), 0700);
+  struct sigaction sa {};
+  sa.sa_handler = OnStop;
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+
+  std::map<std::string, Running> running;
+  auto start = [&](const ServiceSpec& spec) {
+    Running& r = running[spec.name];
+    r.pid = Spawn(spec, absl::StrCat(log_dir, "/", spec.name, ".log"));
+    r.started = std::chrono::steady_clock::now();
+    WritePid(absl::StrCat(config.run_dir, "/", spec.name, ".pid"), r.pid);
+    spdlog::info("service={} started pid={}", spec.name, r.pid);
+  };
+  for (const auto& spec : specs) start(spec);
+
+  while (!g_stop) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    auto now = std::chrono::steady_clock::now();
+    if (pid > 0) {
+      for (const auto& spec : specs) {
+        Running& r = running[spec.name];
+        if (r.pid != pid) continue;
+        r.pid = 0;
+        // A service that ran a while was healthy: restart it at once.
+        r.failures = (now - r.started > std::chrono::seconds(30)) ? 0 : r.failures + 1;
+        auto delay = std::chrono::milliseconds(std::min(10000, 250 << std::min(r.failures, 6)));
+        r.restart_at = now + delay;
+        spdlog::warn("service={} exited (status {}); restarting in {} ms", spec.name, status, delay.count());
+      }
+      continue;
+    }
+    for (const auto& spec : specs) {
+      Running& r = running[spec.name];
+      if (r.pid == 0 && now >= r.restart_at) start(spec);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+
+  // Stop in reverse order: clients before the VMs they talk to.
+  for (auto it = specs.rbegin(); it != specs.rend(); ++it) {
+    Running& r = running[it->name];
+    if (r.pid <= 0) continue;
+    ::kill(r.pid, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(it->stop_timeout_seconds);
+    int status = 0;
+    while (::waitpid(r.pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        spdlog::warn("service={} did not stop in {} s; killing", it->name, it->stop_timeout_seconds);
+        ::kill(r.pid, SIGKILL);
+        ::waitpid(r.pid, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ::unlink(absl::StrCat(config.run_dir, "/", it->name, ".pid").c_str());
+    spdlog::info("service={} stopped", it->name);
+  }
+  return 0;
+}
+
+}  // namespace switchyard::cli

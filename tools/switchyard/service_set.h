@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace switchyard::cli {
+
+// Where a service set lives and how its VMs are laid out.
+struct ServiceSetConfig {
+  std::string run_dir;    // private (0700): every socket, pid files
+  std::string state_dir;  // VM state dirs, logs
+  std::string bin_dir;    // the switchyard binaries
+  std::string loopback_forward;  // host loopback ports the guests reach at 127.0.0.1
+  std::string socket_group;
+  std::string native_arch;
+};
+
+struct ServiceSpec {
+  std::string name;  // "vmm-hv", "scheduler", ...
+  std::vector<std::string> argv;
+  int stop_timeout_seconds;
+};
+
+// The processes of a service set, in start order.
+std::vector<ServiceSpec> ServiceSpecs(const ServiceSetConfig& config);
+
+// Runs the set in the foreground: starts every service, restarts any that
+// dies (with backoff), and on SIGTERM/SIGINT stops them in reverse order.
+int Supervise(const ServiceSetConfig& config);
+
+}  // namespace switchyard::cli
