@@ -31,6 +31,7 @@ ABSL_FLAG(std::string, state_dir, "/var/lib/switchyard", "VM state and logs");
 ABSL_FLAG(std::string, loopback_forward, "", "host loopback TCP ports the guests reach on their own 127.0.0.1 (e.g. a local registry)");
 ABSL_FLAG(std::string, socket_group, "", "group owning the Docker socket");
 ABSL_FLAG(std::string, native_arch, "", "the host arch for placement; empty: this machine's");
+ABSL_FLAG(std::string, instance, "switchyard", "name of this service set on the host (cgroup parents <instance>-hv, <instance>-vz)");
 ABSL_FLAG(int, timeout, 180, "seconds `up` waits for the service set");
 ABSL_FLAG(bool, context, true, "create/update the docker context `switchyard`");
 
@@ -48,7 +49,7 @@ std::string SelfDir() {
 ServiceSetConfig Config() {
   return {absl::GetFlag(FLAGS_run_dir),       absl::GetFlag(FLAGS_state_dir), SelfDir(),
           absl::GetFlag(FLAGS_loopback_forward), absl::GetFlag(FLAGS_socket_group),
-          absl::GetFlag(FLAGS_native_arch)};
+          absl::GetFlag(FLAGS_native_arch), absl::GetFlag(FLAGS_instance)};
 }
 
 pid_t ReadPid(const std::string& path) {

@@ -68,7 +68,7 @@ std::vector<ServiceSpec> ServiceSpecs(const ServiceSetConfig& c) {
                       absl::StrCat("--state_dir=", c.state_dir, "/vms/", vm.name),
                       absl::StrCat("--agent_bin=", c.bin_dir, "/switchyard-agent"),
                       absl::StrCat("--bip=", vm.bip), absl::StrCat("--default_address_pool=", vm.pool),
-                      absl::StrCat("--cgroup_parent=/switchyard-", vm.name),
+                      absl::StrCat("--cgroup_parent=/", c.instance, "-", vm.name),
                       absl::StrCat("--loopback_forward=", c.loopback_forward)},
                      40});
   }

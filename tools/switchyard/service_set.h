@@ -13,6 +13,7 @@ struct ServiceSetConfig {
   std::string loopback_forward;  // host loopback ports the guests reach at 127.0.0.1
   std::string socket_group;
   std::string native_arch;
+  std::string instance;  // names host-wide things (cgroup parents) of this set
 };
 
 struct ServiceSpec {

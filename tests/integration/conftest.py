@@ -1,0 +1,61 @@
+"""Fixtures for integration tests: the whole switchyard service set with real
+guest dockerds, a loopback registry with the offline test images, and a plain
+dockerd as the reference for differential checks."""
+
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "lib"), os.path.join(HERE, "..", "images")]
+
+from harness import ServiceSet, host_snapshot  # noqa: E402
+
+
+def pytest_configure(config):
+    if os.geteuid() != 0:
+        raise pytest.UsageError("integration tests need root: they create namespaces and run dockerd")
+
+
+@pytest.fixture(scope="session")
+def registry():
+    from registry import Registry
+    import build_test_images
+    with Registry() as reg:
+        out = build_test_images.ensure_test_images(
+            os.environ.get("SY_IMAGE_CACHE", "/tmp/sy-img"), registry=reg.addr,
+            save_tar=os.path.join(os.environ.get("SY_IMAGE_CACHE", "/tmp/sy-img"), "loadme.tar"))
+        reg.save_tar = out["save_tar"]
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def images(registry):
+    class Images:
+        multi = "%s/sy/busybox:latest" % registry.addr
+        amd64 = "%s/sy/busybox-amd64:latest" % registry.addr
+        arm64 = "%s/sy/busybox-arm64:latest" % registry.addr
+        save_tar = registry.save_tar
+    return Images
+
+
+@pytest.fixture(scope="session")
+def sy(registry):
+    """The service set every CLI test shares; torn down with a leak check."""
+    before = host_snapshot()
+    s = ServiceSet(registry_port=registry.port, instance="sy-it")
+    try:
+        s.up()
+        yield s
+    finally:
+        s.down()
+    leftovers = host_snapshot().leaked_since(before, s)
+    assert not leftovers, "switchyard down left things behind: %r" % leftovers
+
+
+@pytest.fixture(scope="session")
+def plain(registry):
+    from plain_dockerd import PlainDockerd
+    with PlainDockerd(forward_ports=(registry.port,)) as d:
+        yield d
