@@ -64,7 +64,7 @@ bool HttpConnection::ReadBody(const std::function<bool(absl::string_view)>& sink
     body.data = chunk.data();
     body.size = chunk.size();
     beast::error_code ec;
-    bhttp::read(socket_, buffer_, *parser_, ec);
+    bhttp::read_some(socket_, buffer_, *parser_, ec);
     if (ec == bhttp::error::need_buffer) ec = {};
     size_t n = chunk.size() - body.size;
     if (n > 0 && !sink(absl::string_view(chunk.data(), n))) return false;

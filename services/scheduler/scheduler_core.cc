@@ -93,7 +93,11 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
                                                            const std::string& platform,
                                                            const std::string& body) {
   json spec = json::parse(body, nullptr, false);
-  placement::PlacementRequest request{platform, spec.is_object() ? spec.value("Image", "") : ""};
+  // A body dockerd would reject goes to it untouched, so the client gets
+  // dockerd's own error text.
+  const bool well_formed = spec.is_object() && (!spec.contains("Image") || spec["Image"].is_string()) &&
+                           (!spec.contains("Labels") || spec["Labels"].is_object() || spec["Labels"].is_null());
+  placement::PlacementRequest request{platform, well_formed && spec.contains("Image") ? spec["Image"].get<std::string>() : ""};
   absl::StatusOr<placement::Placement> placed = policy_->Place(request);
   if (!placed.ok()) return placed.status();
   BackendClient* backend = Backend(placed->backend);
@@ -101,7 +105,7 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
     return absl::UnavailableError(absl::StrCat("backend ", placed->backend, " is not configured"));
   }
   std::string forwarded = body;
-  if (spec.is_object()) {
+  if (well_formed) {
     // Labels let a restarted scheduler rebuild its view from the guests.
     json& labels = spec["Labels"];
     if (!labels.is_object()) labels = json::object();
@@ -219,6 +223,9 @@ absl::StatusOr<EngineReply> SchedulerCore::SystemInfo(const std::string& api_ver
   json labels = json::array();
   for (size_t i = 0; i < replies.size(); ++i) {
     const std::string& name = backends_[i]->name();
+    if (replies[i].ok() && replies[i]->status != 200 && replies[i]->status < 500) {
+      return *replies[i];  // dockerd refused the request itself (API version too new)
+    }
     if (!replies[i].ok() || replies[i]->status != 200) {
       std::string why = replies[i].ok() ? replies[i]->body : std::string(replies[i].status().message());
       warnings.push_back(absl::StrCat("WARNING: backend ", name, " is not running: ", why));
@@ -257,7 +264,7 @@ absl::StatusOr<EngineReply> SchedulerCore::Version(const std::string& api_versio
   absl::Status last_error = absl::UnavailableError("no backend configured");
   for (const auto& backend : backends_) {
     absl::StatusOr<EngineReply> reply = backend->Call("GET", target);
-    if (reply.ok() && reply->status == 200) return reply;
+    if (reply.ok()) return reply;
     if (!reply.ok()) last_error = reply.status();
   }
   return last_error;

@@ -88,7 +88,10 @@ def raw_request(path, data, timeout=10, half_close=False):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     s.connect(path)
-    s.sendall(data)
+    try:
+        s.sendall(data)
+    except BrokenPipeError:
+        pass  # the server answered and closed before reading everything
     if half_close:
         s.shutdown(socket.SHUT_WR)
     chunks = []

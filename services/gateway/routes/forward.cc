@@ -15,7 +15,8 @@ using ForwardStream = grpc::ClientReaderWriterInterface<EngineFrame, EngineFrame
 
 // After the engine upgraded the connection: raw bytes both ways. The client's
 // half-close (no stdin) is passed on, and output keeps flowing after it.
-void PumpHijacked(HttpConnection& conn, ForwardStream& stream, const EngineFrame& head) {
+void PumpHijacked(HttpConnection& conn, grpc::ClientContext& context, ForwardStream& stream,
+                  const EngineFrame& head) {
   http::HeaderList headers;
   for (const auto& h : head.response().headers()) headers.emplace_back(h.name(), h.value());
   conn.WriteRaw(http::EncodeResponseHead(head.response().status(), headers, http::BodyFraming::kRaw));
@@ -40,7 +41,10 @@ void PumpHijacked(HttpConnection& conn, ForwardStream& stream, const EngineFrame
   });
   EngineFrame frame;
   while (stream.Read(&frame)) {
-    if (frame.has_data() && !conn.WriteRaw(frame.data())) break;
+    if (frame.has_data() && !conn.WriteRaw(frame.data())) {
+      context.TryCancel();  // the client is gone: end the stream at every hop
+      break;
+    }
   }
   // The engine ended the stream: close our side so the client sees EOF and
   // the input pump returns.
@@ -85,7 +89,7 @@ bool Forward(HttpConnection& conn, const Request& request, SchedulerStub& schedu
     return true;
   }
   if (response.response().hijacked()) {
-    PumpHijacked(conn, *stream, response);
+    PumpHijacked(conn, context, *stream, response);
     grpc::Status status = stream->Finish();
     if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
       spdlog::debug("hijacked {} ended: {}", request.target, status.error_message());
