@@ -1,0 +1,108 @@
+"""The service set itself: every internal service serves health and
+reflection, the agent reaps, a VM that fails to boot is named everywhere
+while the other keeps serving, and down leaves nothing behind."""
+
+import glob
+import json
+import os
+import subprocess
+
+import pytest
+
+from grpc_probe import health, list_services
+from harness import ServiceSet, host_snapshot
+
+
+def test_every_internal_service_serves_health_and_reflection(sy):
+    sockets = {
+        "scheduler.sock": "switchyard.scheduler.v1.Scheduler",
+        "vmm-hv.sock": "switchyard.vmm.v1.VmManager",
+        "vmm-vz.sock": "switchyard.vmm.v1.VmManager",
+    }
+    for sock, service in sockets.items():
+        path = os.path.join(sy.run_dir, sock)
+        assert oct(os.stat(path).st_mode & 0o777) == "0o600", sock
+        assert health(path) == 1, sock
+        names = list_services(path)
+        assert service in names and "grpc.health.v1.Health" in names, (sock, names)
+    for backend in ("hv", "vz"):
+        path = os.path.join(sy.state_dir, "vms", backend, "agent.sock")
+        assert health(path) == 1
+        assert "switchyard.agent.v1.GuestAgent" in list_services(path)
+    assert oct(os.stat(sy.run_dir).st_mode & 0o777) == "0o700"
+    assert oct(os.stat(sy.socket).st_mode & 0o777) == "0o660"
+
+
+def test_status_lists_every_service_and_vm(sy):
+    r = sy.switchyard("status", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for service in ("supervisor", "vmm-hv", "vmm-vz", "scheduler", "gateway"):
+        assert any(line.startswith(service) and "running" in line for line in r.stdout.splitlines()), r.stdout
+    assert "vm hv       running arch=x86_64" in r.stdout
+    assert "vm vz       running" in r.stdout and "qemu-aarch64" in r.stdout
+
+
+def _agent_pids(sy):
+    pids = []
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            cmd = open(d + "/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if cmd and cmd[0].endswith(b"switchyard-agent") and any(sy.state_dir.encode() in a for a in cmd):
+            pids.append(int(d[6:]))
+    return pids
+
+
+def _zombie_children(pid):
+    zombies = []
+    for d in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = open(d).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == pid:
+            zombies.append(d)
+    return zombies
+
+
+def test_agent_is_pid_1_and_reaps(sy, images):
+    for i in range(3):
+        sy.docker("run", "--rm", images.multi, "true")
+        sy.docker("run", "--rm", "--platform", "linux/arm64", images.arm64, "true")
+    agents = _agent_pids(sy)
+    assert len(agents) == 2
+    for pid in agents:
+        status = open("/proc/%d/status" % pid).read()
+        nspid = [l for l in status.splitlines() if l.startswith("NSpid:")][0].split()
+        assert nspid[-1] == "1", "the agent is PID 1 of its VM"
+        assert not _zombie_children(pid), "the agent left zombies"
+
+
+def _break_vz(s):
+    # A state path that cannot be a directory: the vz VM cannot boot.
+    os.makedirs(os.path.join(s.state_dir, "vms"), exist_ok=True)
+    open(os.path.join(s.state_dir, "vms", "vz"), "w").close()
+
+
+def test_a_vm_that_fails_to_boot_is_named_and_the_other_serves(registry, images):
+    before = host_snapshot()
+    s = ServiceSet(registry_port=registry.port, instance="sy-bad", prepare=_break_vz)
+    try:
+        s.up()
+        status = s.switchyard("status", check=False)
+        assert status.returncode == 1
+        vz_line = [l for l in status.stdout.splitlines() if l.startswith("vm vz")][0]
+        assert "failed" in vz_line and "VM vz failed to boot" in vz_line, status.stdout
+        info = json.loads(s.docker("info", "--format", "{{json .}}").stdout)
+        assert any("backend vz is not running" in w and "VM vz failed to boot" in w for w in info["Warnings"])
+        r = s.docker("run", "--rm", "--platform", "linux/arm64", images.arm64, "true")
+        assert r.returncode == 125 and "backend vz is not running" in r.stderr, r.stderr
+        r = s.docker("run", "--rm", images.multi, "echo", "hv-still-serves")
+        assert r.returncode == 0 and r.stdout == "hv-still-serves\n", r.stderr
+        assert s.docker("ps", "-a").returncode == 0
+    finally:
+        down = s.down()
+    assert down.returncode == 0, down.stderr
+    leftovers = host_snapshot().leaked_since(before, s)
+    assert not leftovers, leftovers
