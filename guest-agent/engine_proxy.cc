@@ -194,7 +194,7 @@ grpc::Status ServeEngineCall(grpc::ServerContext& context, EngineStream& stream,
   while (!parser.is_done()) {
     response.body().data = chunk.data();
     response.body().size = chunk.size();
-    bhttp::read(socket, buffer, parser, ec);
+    bhttp::read_some(socket, buffer, parser, ec);
     if (ec == bhttp::error::need_buffer) ec = {};
     size_t n = chunk.size() - response.body().size;
     if (n > 0) {
