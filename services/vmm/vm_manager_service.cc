@@ -1,5 +1,11 @@
 #include "services/vmm/vm_manager_service.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "libs/relay/stream_relay.h"
 #include "libs/rpc/unix_channel.h"
@@ -11,9 +17,30 @@ namespace pb = switchyard::vmm::v1;
 namespace agentpb = switchyard::agent::v1;
 
 AgentConnector UnixAgentConnector() {
+  // The sandbox's stand-in for vsock port 1024: a connected Unix socket whose
+  // fd gRPC takes over, as a VZ socket device or a hybrid-vsock handshake
+  // would hand one over. nullptr while the agent is not listening.
   return [](const std::string& endpoint) -> std::shared_ptr<agentpb::GuestAgent::StubInterface> {
-    return agentpb::GuestAgent::NewStub(rpc::UnixChannel(endpoint));
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (fd < 0 || endpoint.size() >= sizeof(addr.sun_path)) {
+      if (fd >= 0) ::close(fd);
+      return nullptr;
+    }
+    std::memcpy(addr.sun_path, endpoint.data(), endpoint.size());
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      ::close(fd);
+      return nullptr;
+    }
+    return agentpb::GuestAgent::NewStub(rpc::FdChannel(fd));
   };
+}
+
+void VmManagerService::Redial() {
+  auto agent = connector_(driver_->AgentEndpoint());
+  absl::MutexLock lock(&mu_);
+  agent_ = std::move(agent);
 }
 
 VmManagerService::VmManagerService(std::unique_ptr<VmDriver> driver, VmSpec spec, AgentConnector connector,
@@ -116,6 +143,7 @@ bool VmManagerService::BootOnce() {
       break;
     }
     if (Poll(absl::Seconds(2), &last_error)) return true;
+    Redial();  // the agent may not have been listening yet
     if (absl::Now() >= deadline) {
       last_error = absl::StrCat("agent did not answer within ", absl::FormatDuration(options_.agent_boot_timeout),
                                 ": ", last_error);
@@ -142,8 +170,11 @@ void VmManagerService::Watch() {
       misses = 0;
     } else if (++misses >= 3) {
       SetState(pb::VM_STATE_DEGRADED, absl::StrCat("agent of VM ", spec_.backend, " is not answering: ", error));
-      absl::MutexLock lock(&mu_);
-      agent_reachable_ = false;
+      {
+        absl::MutexLock lock(&mu_);
+        agent_reachable_ = false;
+      }
+      Redial();  // drop the stale connection, as a host agent does after a guest hiccup
     }
   }
 }

@@ -54,6 +54,8 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
   void Watch();
   // One GetInfo; updates state from it. Returns whether the agent answered.
   bool Poll(absl::Duration timeout, std::string* error);
+  // Replaces the agent connection with a freshly dialed one.
+  void Redial();
   void SetState(switchyard::vmm::v1::VmState state, std::string error);
   bool SleepUnlessStopping(absl::Duration d);
 
