@@ -32,11 +32,12 @@ class ServiceSet:
     def switchyard(self, *args, check=True, timeout=240):
         cmd = [os.path.join(BIN, "switchyard"), *args, "--run_dir=" + self.run_dir,
                "--state_dir=" + self.state_dir, "--instance=" + self.instance]
-        if args[0] == "up":
-            cmd += ["--context=false"]
-            if self.registry_port:
-                cmd += ["--loopback_forward=%d" % self.registry_port]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=check)
+        if args[0] == "up" and self.registry_port:
+            cmd += ["--loopback_forward=%d" % self.registry_port]
+        # The docker context `up` creates goes to this set's own docker config.
+        env = dict(os.environ, DOCKER_CONFIG=self.docker_config)
+        env.pop("DOCKER_HOST", None)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=check, env=env)
 
     def up(self):
         if self.prepare:

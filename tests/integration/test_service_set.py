@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from grpc_probe import health, list_services
+import harness
 from harness import ServiceSet, host_snapshot
 
 
@@ -31,6 +32,14 @@ def test_every_internal_service_serves_health_and_reflection(sy):
         assert "switchyard.agent.v1.GuestAgent" in list_services(path)
     assert oct(os.stat(sy.run_dir).st_mode & 0o777) == "0o700"
     assert oct(os.stat(sy.socket).st_mode & 0o777) == "0o660"
+
+
+def test_up_creates_the_switchyard_docker_context(sy):
+    env = dict(os.environ, DOCKER_CONFIG=sy.docker_config)
+    env.pop("DOCKER_HOST", None)
+    r = subprocess.run([harness.DOCKER, "--context", "switchyard", "info", "--format", "{{.Name}}"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "switchyard", r.stderr
 
 
 def test_status_lists_every_service_and_vm(sy):
