@@ -173,7 +173,7 @@ int Up(const ServiceSetConfig& config) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
-  int rc = Status(config);
+  Status(config);
   if (!ready) {
     std::cerr << "switchyard: the service set is not ready after " << absl::GetFlag(FLAGS_timeout)
               << " s; logs in " << config.state_dir << "/logs\n";

@@ -27,7 +27,7 @@ TEST_CASE("a segment like v1 without a dot is a path, not a version", "[http][un
   CHECK(t.path == "/v1/containers");
 }
 
-TEST_CASE("query values decode; booleans follow Docker", "[http][unit]") {
+TEST_CASE("query values decode and booleans follow Docker", "[http][unit]") {
   CHECK(QueryValue("filters=%7B%22a%22%3A1%7D&all=1", "filters") == "{\"a\":1}");
   CHECK_FALSE(QueryValue("all=1", "limit").has_value());
   CHECK(QueryBool("all=1", "all"));
