@@ -1,5 +1,6 @@
 #include "guest-agent/agent_service.h"
 
+#include "guest-agent/engine_exchange.h"
 #include "guest-agent/engine_proxy.h"
 
 namespace switchyard::agent {
@@ -36,6 +37,12 @@ grpc::Status AgentService::EngineCall(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<switchyard::types::v1::EngineFrame, switchyard::types::v1::EngineFrame>* stream) {
   return ServeEngineCall(*context, *stream, supervisor_->config().Socket());
+}
+
+grpc::Status AgentService::EngineExchange(grpc::ServerContext* context,
+                                          const switchyard::types::v1::DockerRequest* request,
+                                          switchyard::types::v1::DockerReply* reply) {
+  return ServeEngineExchange(*context, *request, *reply, pool_);
 }
 
 }  // namespace switchyard::agent

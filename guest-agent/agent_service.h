@@ -3,6 +3,7 @@
 #include <string>
 
 #include "guest-agent/capabilities.h"
+#include "guest-agent/dockerd_pool.h"
 #include "guest-agent/dockerd_supervisor.h"
 #include "switchyard/agent/v1/agent.grpc.pb.h"
 
@@ -16,17 +17,20 @@ switchyard::agent::v1::EngineState ToProto(EngineState state);
 class AgentService final : public switchyard::agent::v1::GuestAgent::Service {
  public:
   AgentService(Capabilities capabilities, const DockerdSupervisor* supervisor)
-      : capabilities_(std::move(capabilities)), supervisor_(supervisor) {}
+      : capabilities_(std::move(capabilities)), supervisor_(supervisor), pool_(supervisor->config().Socket()) {}
 
   grpc::Status GetInfo(grpc::ServerContext* context, const switchyard::agent::v1::GetInfoRequest* request,
                        switchyard::agent::v1::GetInfoResponse* response) override;
   grpc::Status EngineCall(grpc::ServerContext* context,
                           grpc::ServerReaderWriter<switchyard::types::v1::EngineFrame,
                                                    switchyard::types::v1::EngineFrame>* stream) override;
+  grpc::Status EngineExchange(grpc::ServerContext* context, const switchyard::types::v1::DockerRequest* request,
+                              switchyard::types::v1::DockerReply* reply) override;
 
  private:
   const Capabilities capabilities_;
   const DockerdSupervisor* supervisor_;
+  DockerdPool pool_;
 };
 
 }  // namespace switchyard::agent

@@ -7,12 +7,12 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <chrono>
 #include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "guest-agent/cancel_watcher.h"
 #include "libs/http/http_codec.h"
 
 namespace switchyard::agent {
@@ -27,49 +27,12 @@ using Socket = asio::local::stream_protocol::socket;
 
 constexpr size_t kChunkSize = 256 * 1024;
 
-std::string EncodeRequestHead(const EngineRequestHead& head) {
-  std::string out = absl::StrCat(head.method(), " ", head.target(), " HTTP/1.1\r\nHost: docker\r\n");
-  for (const auto& h : head.headers()) {
-    if (http::IsHopByHop(h.name()) || absl::EqualsIgnoreCase(h.name(), "host")) continue;
-    absl::StrAppend(&out, h.name(), ": ", h.value(), "\r\n");
-  }
-  if (head.content_length() >= 0) {
-    absl::StrAppend(&out, "Content-Length: ", head.content_length(), "\r\n");
-  } else {
-    absl::StrAppend(&out, "Transfer-Encoding: chunked\r\n");
-  }
-  if (head.upgrade()) absl::StrAppend(&out, "Connection: Upgrade\r\nUpgrade: tcp\r\n");
-  absl::StrAppend(&out, "\r\n");
-  return out;
-}
 
 bool IsRawStream(absl::string_view content_type) {
   return absl::StartsWith(content_type, "application/vnd.docker.raw-stream") ||
          absl::StartsWith(content_type, "application/vnd.docker.multiplexed-stream");
 }
 
-// Closes the dockerd connection when the caller goes away, so a blocked read
-// (logs -f, events, wait) ends with it instead of outliving the client.
-class CancelWatch {
- public:
-  CancelWatch(grpc::ServerContext& context, int fd) : thread_([this, &context, fd] {
-    while (!done_) {
-      if (context.IsCancelled()) {
-        ::shutdown(fd, SHUT_RDWR);
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }) {}
-  ~CancelWatch() {
-    done_ = true;
-    thread_.join();
-  }
-
- private:
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
 
 // Sends the request body: exactly content_length bytes, or, for a chunked
 // body, every frame until the caller half-closes.
@@ -127,6 +90,22 @@ void PumpHijacked(grpc::ServerContext& context, EngineStream& stream, Socket& so
 
 }  // namespace
 
+std::string EncodeDockerdRequestHead(const EngineRequestHead& head) {
+  std::string out = absl::StrCat(head.method(), " ", head.target(), " HTTP/1.1\r\nHost: docker\r\n");
+  for (const auto& h : head.headers()) {
+    if (http::IsHopByHop(h.name()) || absl::EqualsIgnoreCase(h.name(), "host")) continue;
+    absl::StrAppend(&out, h.name(), ": ", h.value(), "\r\n");
+  }
+  if (head.content_length() >= 0) {
+    absl::StrAppend(&out, "Content-Length: ", head.content_length(), "\r\n");
+  } else {
+    absl::StrAppend(&out, "Transfer-Encoding: chunked\r\n");
+  }
+  if (head.upgrade()) absl::StrAppend(&out, "Connection: Upgrade\r\nUpgrade: tcp\r\n");
+  absl::StrAppend(&out, "\r\n");
+  return out;
+}
+
 grpc::Status ServeEngineCall(grpc::ServerContext& context, EngineStream& stream,
                              const std::string& docker_socket) {
   EngineFrame first;
@@ -142,8 +121,8 @@ grpc::Status ServeEngineCall(grpc::ServerContext& context, EngineStream& stream,
     return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                         absl::StrCat("guest dockerd is not answering: ", ec.message()));
   }
-  CancelWatch watch(context, socket.native_handle());
-  asio::write(socket, asio::buffer(EncodeRequestHead(head)), ec);
+  auto watch = CancelWatcher::Instance().Watch(context, socket.native_handle());
+  asio::write(socket, asio::buffer(EncodeDockerdRequestHead(head)), ec);
   if (ec || !SendBody(stream, socket, head.content_length())) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "guest dockerd closed the connection");
   }

@@ -20,4 +20,8 @@ using EngineStream =
 grpc::Status ServeEngineCall(grpc::ServerContext& context, EngineStream& stream,
                              const std::string& docker_socket);
 
+// The request line and headers dockerd gets for `head` (hop-by-hop headers
+// replaced by our own framing).
+std::string EncodeDockerdRequestHead(const switchyard::types::v1::EngineRequestHead& head);
+
 }  // namespace switchyard::agent

@@ -1,6 +1,8 @@
 #include "services/gateway/frame_writer.h"
 
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -17,15 +19,18 @@ http::HeaderList HeadersOf(const google::protobuf::RepeatedPtrField<types::v1::H
   return out;
 }
 
-// Cancels `context` when the client hangs up while we stream to it.
+// Cancels `context` when the client hangs up while we stream to it. The
+// destructor wakes the watcher through an eventfd, so ending a stream never
+// waits for a poll timeout.
 class HangupWatch {
  public:
   HangupWatch(int fd, grpc::ClientContext& context)
-      : thread_([this, fd, &context] {
-          while (!done_) {
-            pollfd p{fd, POLLRDHUP, 0};
-            int n = ::poll(&p, 1, 100);
-            if (n > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+      : wake_(::eventfd(0, EFD_CLOEXEC)), thread_([this, fd, &context] {
+          pollfd p[2] = {{fd, POLLRDHUP, 0}, {wake_, POLLIN, 0}};
+          while (true) {
+            int n = ::poll(p, wake_ >= 0 ? 2 : 1, wake_ >= 0 ? -1 : 100);
+            if (done_) return;
+            if (n > 0 && (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
               context.TryCancel();
               return;
             }
@@ -33,11 +38,17 @@ class HangupWatch {
         }) {}
   ~HangupWatch() {
     done_ = true;
+    if (wake_ >= 0) {
+      const uint64_t one = 1;
+      (void)!::write(wake_, &one, sizeof(one));
+    }
     thread_.join();
+    if (wake_ >= 0) ::close(wake_);
   }
 
  private:
   std::atomic<bool> done_{false};
+  const int wake_;
   std::thread thread_;
 };
 

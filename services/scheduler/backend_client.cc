@@ -22,36 +22,23 @@ class VmmBackendClient : public BackendClient {
                                    absl::string_view body) override {
     grpc::ClientContext context;
     rpc::SetTimeout(context, absl::Seconds(60));
-    auto stream = stub_->EngineCall(&context);
-    EngineFrame frame;
-    auto* head = frame.mutable_request();
-    head->set_method(std::string(method));
-    head->set_target(std::string(target));
-    head->set_content_length(static_cast<int64_t>(body.size()));
+    switchyard::types::v1::DockerRequest request;
+    request.set_method(std::string(method));
+    request.set_target(std::string(target));
     if (!body.empty()) {
-      auto* h = head->add_headers();
+      auto* h = request.add_headers();
       h->set_name("Content-Type");
       h->set_value("application/json");
+      request.set_body(std::string(body));
     }
-    stream->Write(frame);
-    if (!body.empty()) {
-      EngineFrame data;
-      data.set_data(std::string(body));
-      stream->Write(data);
-    }
-    stream->WritesDone();
-    EngineReply reply;
-    while (stream->Read(&frame)) {
-      if (frame.has_response()) {
-        reply.status = frame.response().status();
-        for (const auto& h : frame.response().headers()) reply.headers.emplace_back(h.name(), h.value());
-      } else if (frame.has_data()) {
-        reply.body.append(frame.data());
-      }
-    }
-    grpc::Status status = stream->Finish();
+    switchyard::types::v1::DockerReply answer;
+    grpc::Status status = stub_->EngineExchange(&context, request, &answer);
     if (!status.ok()) return Named(rpc::FromGrpc(status));
-    if (reply.status == 0) return absl::UnavailableError(absl::StrCat("backend ", name_, " sent no answer"));
+    if (answer.status() == 0) return absl::UnavailableError(absl::StrCat("backend ", name_, " sent no answer"));
+    EngineReply reply;
+    reply.status = answer.status();
+    for (const auto& h : answer.headers()) reply.headers.emplace_back(h.name(), h.value());
+    reply.body = std::move(*answer.mutable_body());
     return reply;
   }
 

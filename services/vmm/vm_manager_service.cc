@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/relay/stream_relay.h"
+#include "libs/rpc/status_grpc.h"
 #include "libs/rpc/unix_channel.h"
 #include "spdlog/spdlog.h"
 
@@ -229,19 +230,31 @@ grpc::Status VmManagerService::GetVmStatus(grpc::ServerContext*, const pb::GetVm
   return grpc::Status::OK;
 }
 
+absl::StatusOr<std::shared_ptr<agentpb::GuestAgent::StubInterface>> VmManagerService::ReachableAgent() {
+  absl::MutexLock lock(&mu_);
+  if (!agent_reachable_ || agent_ == nullptr) {
+    std::string reason = error_.empty() ? absl::StrCat("VM is ", pb::VmState_Name(state_)) : error_;
+    return absl::UnavailableError(absl::StrCat("backend ", spec_.backend, " is not running: ", reason));
+  }
+  return agent_;
+}
+
+grpc::Status VmManagerService::EngineExchange(grpc::ServerContext* context,
+                                              const switchyard::types::v1::DockerRequest* request,
+                                              switchyard::types::v1::DockerReply* reply) {
+  auto agent = ReachableAgent();
+  if (!agent.ok()) return rpc::ToGrpc(agent.status());
+  // The caller's deadline and cancellation carry on to the agent.
+  auto down_ctx = grpc::ClientContext::FromServerContext(*context);
+  return (*agent)->EngineExchange(down_ctx.get(), *request, reply);
+}
+
 grpc::Status VmManagerService::EngineCall(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<switchyard::types::v1::EngineFrame, switchyard::types::v1::EngineFrame>* stream) {
-  std::shared_ptr<agentpb::GuestAgent::StubInterface> agent;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!agent_reachable_ || agent_ == nullptr) {
-      std::string reason = error_.empty() ? absl::StrCat("VM is ", pb::VmState_Name(state_)) : error_;
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                          absl::StrCat("backend ", spec_.backend, " is not running: ", reason));
-    }
-    agent = agent_;
-  }
+  auto reachable = ReachableAgent();
+  if (!reachable.ok()) return rpc::ToGrpc(reachable.status());
+  auto agent = *std::move(reachable);
   switchyard::types::v1::EngineFrame first;
   if (!stream->Read(&first)) return grpc::Status(grpc::StatusCode::CANCELLED, "caller sent no request");
   grpc::ClientContext down_ctx;

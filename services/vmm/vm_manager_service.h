@@ -5,6 +5,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/vmm/vm_driver.h"
@@ -43,8 +44,13 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
   grpc::Status EngineCall(grpc::ServerContext* context,
                           grpc::ServerReaderWriter<switchyard::types::v1::EngineFrame,
                                                    switchyard::types::v1::EngineFrame>* stream) override;
+  grpc::Status EngineExchange(grpc::ServerContext* context, const switchyard::types::v1::DockerRequest* request,
+                              switchyard::types::v1::DockerReply* reply) override;
 
  private:
+  // The agent stub while the VM serves, else UNAVAILABLE naming the backend.
+  absl::StatusOr<std::shared_ptr<switchyard::agent::v1::GuestAgent::StubInterface>> ReachableAgent();
+
   // The watcher thread. It alone touches the driver: the VM's processes are
   // tied to the thread that started them (PR_SET_PDEATHSIG).
   void Run();
