@@ -27,9 +27,9 @@ absl::StatusOr<Decision> RouteForeign(const RoutingConfig& config, const std::st
                                        config.vz_translation_enabled ? "missing" : "disabled",
                                        ", fallback translator on hv"), arch, true};
   }
-  std::string vz_state = !config.vz_translation_enabled
-                             ? "disabled (enable it: translators.vz.enabled = true)"
-                             : absl::StrCat("missing (no translator for ", arch, " is registered in vz)");
+  std::string vz_state = !config.vz_translation_enabled ? "disabled (enable it: translators.vz.enabled = true)"
+                         : !vz.up ? "unavailable (backend vz is not running)"
+                                  : absl::StrCat("missing (no translator for ", arch, " is registered in vz)");
   std::string hv_state = !config.hv_fallback_enabled
                              ? "not configured (set translators.hv.fallback = true)"
                              : absl::StrCat("missing (no translator for ", arch, " is registered in hv)");

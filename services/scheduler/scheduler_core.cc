@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <future>
 #include <optional>
+#include <set>
 #include <nlohmann/json.hpp>
 
+#include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "libs/http/api_target.h"
 #include "libs/http/docker_error.h"
@@ -17,6 +20,8 @@ namespace switchyard::scheduler {
 namespace {
 
 using nlohmann::json;
+
+constexpr char kImageBackendsLabel[] = "io.switchyard.backends";
 
 // Runs `call` against every backend at once; results in backend order.
 template <typename Fn>
@@ -59,11 +64,23 @@ std::string EncodedPath(const std::vector<std::string>& segments) {
   return path;
 }
 
+std::vector<BackendClient*> Raw(const std::vector<std::unique_ptr<BackendClient>>& backends) {
+  std::vector<BackendClient*> raw;
+  for (const auto& b : backends) raw.push_back(b.get());
+  return raw;
+}
+
 }  // namespace
 
-SchedulerCore::SchedulerCore(std::vector<std::unique_ptr<BackendClient>> backends,
-                             std::unique_ptr<placement::PlacementPolicy> policy)
-    : backends_(std::move(backends)), policy_(std::move(policy)) {}
+SchedulerCore::SchedulerCore(std::vector<std::unique_ptr<BackendClient>> backends, PlacerSettings settings,
+                             ImagePlatforms::RegistryLookup registry_lookup, registry::Store* store)
+    : backends_(std::move(backends)),
+      store_(store),
+      views_(backends_.at(0).get(), backends_.at(1).get()),
+      images_(Raw(backends_), std::move(registry_lookup)),
+      placer_(std::move(settings), &views_, &images_,
+              GroupDirectory{[this](const std::string& id) { return GroupState(id); },
+                             [this](const std::string& ref) { return GroupOfContainer(ref); }}) {}
 
 BackendClient* SchedulerCore::Backend(const std::string& name) const {
   for (const auto& b : backends_) {
@@ -72,10 +89,32 @@ BackendClient* SchedulerCore::Backend(const std::string& name) const {
   return nullptr;
 }
 
-void SchedulerCore::Remember(const std::string& id, const std::string& backend, const std::string& rule) {
+void SchedulerCore::Remember(const std::string& id, const std::string& backend) {
   absl::MutexLock lock(&mu_);
   container_backend_[id] = backend;
-  if (!rule.empty()) container_rule_[id] = rule;
+}
+
+placement::GroupState SchedulerCore::GroupState(const std::string& group_id) {
+  placement::GroupState state;
+  state.id = group_id;
+  absl::StatusOr<registry::GroupRecord> group = store_->GetGroup(group_id);
+  if (!group.ok()) return state;
+  state.exists = true;
+  state.backend = group->backend;
+  state.rule = group->rule;
+  state.pinned = group->pinned;
+  absl::StatusOr<std::vector<registry::WorkloadRecord>> members = store_->ListWorkloadsInGroup(group_id);
+  state.members = members.ok() ? static_cast<int>(members->size()) : 0;
+  return state;
+}
+
+absl::StatusOr<std::string> SchedulerCore::GroupOfContainer(const std::string& ref) {
+  absl::StatusOr<resolve::Resolution> resolved = ResolveContainer(ref);
+  if (!resolved.ok()) return resolved.status();
+  absl::StatusOr<registry::WorkloadRecord> record = store_->GetWorkload(resolved->id);
+  if (record.ok() && !record->group_id.empty()) return record->group_id;
+  // Not created through us (or not yet reconciled): it forms its own group.
+  return absl::StrCat("lone:", resolved->id.substr(0, 12));
 }
 
 absl::Status SchedulerCore::CheckNameFree(const std::string& name, const std::string& except_backend) {
@@ -98,31 +137,41 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
                                                            const std::string& platform,
                                                            const std::string& body) {
   json spec = json::parse(body, nullptr, false);
-  // A body dockerd would reject goes to it untouched, so the client gets
-  // dockerd's own error text.
-  const bool well_formed = spec.is_object() && (!spec.contains("Image") || spec["Image"].is_string()) &&
-                           (!spec.contains("Labels") || spec["Labels"].is_object() || spec["Labels"].is_null());
-  placement::PlacementRequest request{platform, well_formed && spec.contains("Image") ? spec["Image"].get<std::string>() : ""};
-  absl::StatusOr<placement::Placement> placed = policy_->Place(request);
-  if (!placed.ok()) return placed.status();
-  BackendClient* backend = Backend(placed->backend);
-  if (backend == nullptr) {
-    return absl::UnavailableError(absl::StrCat("backend ", placed->backend, " is not configured"));
-  }
-  std::string forwarded = body;
-  if (well_formed) {
-    // Labels let a restarted scheduler rebuild its view from the guests.
-    json& labels = spec["Labels"];
-    if (!labels.is_object()) labels = json::object();
-    labels["io.switchyard.backend"] = backend->name();
-    labels["io.switchyard.group"] = name.empty() ? "" : name;
-    labels["io.switchyard.platform"] = platform;
-    forwarded = spec.dump();
-  }
   std::string query;
   if (!name.empty()) query = absl::StrCat("name=", http::UrlEncode(name));
   if (!platform.empty()) absl::StrAppend(&query, query.empty() ? "" : "&", "platform=", http::UrlEncode(platform));
   const std::string target = http::BuildTarget(api_version, "/containers/create", query);
+
+  // A body dockerd would reject goes to it untouched, so the client gets
+  // dockerd's own error text.
+  const bool well_formed = spec.is_object() && (!spec.contains("Image") || spec["Image"].is_string()) &&
+                           (!spec.contains("Labels") || spec["Labels"].is_object() || spec["Labels"].is_null()) &&
+                           (!spec.contains("HostConfig") || spec["HostConfig"].is_object() ||
+                            spec["HostConfig"].is_null());
+  if (!well_formed) return backends_.front()->Call("POST", target, body);
+
+  absl::StatusOr<PlacedWorkload> placed = placer_.Place(platform, spec);
+  if (!placed.ok()) return placed.status();
+  BackendClient* backend = Backend(placed->decision.backend);
+  if (backend == nullptr) {
+    return absl::UnavailableError(absl::StrCat("backend ", placed->decision.backend, " is not configured"));
+  }
+  // A lone container's group is named after a fresh id; a container that
+  // later shares its namespaces joins it.
+  std::string group_id = placed->group_id;
+  if (group_id.empty()) {
+    absl::BitGen gen;
+    group_id = absl::StrFormat("lone:%012x", absl::Uniform<uint64_t>(gen) & 0xffffffffffffULL);
+  }
+
+  // Labels let a restarted scheduler rebuild its registry from the guests.
+  json& labels = spec["Labels"];
+  if (!labels.is_object()) labels = json::object();
+  labels["io.switchyard.backend"] = backend->name();
+  labels["io.switchyard.group"] = group_id;
+  labels["io.switchyard.platform"] = platform;
+  labels["io.switchyard.rule"] = placed->decision.rule;
+  const std::string forwarded = spec.dump();
 
   std::optional<absl::MutexLock> name_lock;
   if (!name.empty()) {
@@ -131,15 +180,27 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
     if (!free.ok()) return free;
   }
   absl::StatusOr<EngineReply> reply = backend->Call("POST", target, forwarded);
-  if (!reply.ok()) return reply.status();
-  if (reply->status == 201) {
-    json created = json::parse(reply->body, nullptr, false);
-    if (created.is_object() && created.contains("Id")) {
-      const std::string id = created["Id"].get<std::string>();
-      Remember(id, backend->name(), placed->rule);
-      spdlog::info("container={} backend={} created ({})", id.substr(0, 12), backend->name(), placed->rule);
+  if (!reply.ok() || reply->status != 201) return reply;
+  json created = json::parse(reply->body, nullptr, false);
+  if (!created.is_object() || !created["Id"].is_string()) return reply;
+  const std::string id = created["Id"].get<std::string>();
+  Remember(id, backend->name());
+  registry::WorkloadRecord record{id, StripSlash(name), backend->name(), group_id, platform,
+                                  placed->decision.rule, absl::ToUnixSeconds(absl::Now())};
+  absl::Status recorded = store_->Apply([&](registry::Store& tx) -> absl::Status {
+    if (!tx.GetGroup(group_id).ok()) {
+      absl::Status s = tx.PutGroup({group_id, backend->name(), placed->decision.rule, false, record.created_unix});
+      if (!s.ok()) return s;
     }
+    return tx.PutWorkload(record);
+  });
+  if (!recorded.ok()) {
+    // The container exists; the periodic reconcile adopts it from its labels.
+    spdlog::error("container={} backend={} group={} not recorded: {}", id.substr(0, 12), backend->name(), group_id,
+                  recorded.ToString());
   }
+  spdlog::info("container={} backend={} group={} created ({})", id.substr(0, 12), backend->name(), group_id,
+               placed->decision.rule);
   return reply;
 }
 
@@ -160,7 +221,7 @@ absl::StatusOr<EngineReply> SchedulerCore::ListContainers(const std::string& api
     json list = json::parse(replies[i]->body, nullptr, false);
     if (!list.is_array()) continue;
     for (auto& c : list) {
-      if (c.contains("Id")) Remember(c["Id"].get<std::string>(), backends_[i]->name(), "");
+      if (c.contains("Id") && c["Id"].is_string()) Remember(c["Id"].get<std::string>(), backends_[i]->name());
       merged.push_back(std::move(c));
     }
   }
@@ -185,7 +246,8 @@ absl::StatusOr<EngineReply> SchedulerCore::ListImages(const std::string& api_ver
   std::map<std::string, size_t> by_id;
   absl::Status last_error;
   bool any_ok = false;
-  for (auto& reply : replies) {
+  for (size_t i = 0; i < replies.size(); ++i) {
+    auto& reply = replies[i];
     if (!reply.ok()) {
       last_error = reply.status();
       continue;
@@ -194,16 +256,22 @@ absl::StatusOr<EngineReply> SchedulerCore::ListImages(const std::string& api_ver
     any_ok = true;
     json list = json::parse(reply->body, nullptr, false);
     if (!list.is_array()) continue;
+    const std::string& backend = backends_[i]->name();
     for (auto& image : list) {
+      if (!image.is_object()) continue;
       const std::string id = image.value("Id", "");
       auto it = by_id.find(id);
       if (it == by_id.end()) {
+        // Where the image lives, as a label: one engine, two stores.
+        if (!image["Labels"].is_object()) image["Labels"] = json::object();
+        image["Labels"][kImageBackendsLabel] = backend;
         by_id[id] = merged.size();
         merged.push_back(std::move(image));
         continue;
       }
       // The same image in both VMs is one row, with the tags of both.
       json& row = merged[it->second];
+      row["Labels"][kImageBackendsLabel] = absl::StrCat(row["Labels"][kImageBackendsLabel].get<std::string>(), ",", backend);
       for (const char* field : {"RepoTags", "RepoDigests"}) {
         if (!image[field].is_array()) continue;
         if (!row[field].is_array()) row[field] = json::array();
@@ -239,9 +307,11 @@ absl::StatusOr<EngineReply> SchedulerCore::SystemInfo(const std::string& api_ver
     }
     json info = json::parse(replies[i]->body, nullptr, false);
     if (!info.is_object()) continue;
-    labels.push_back(absl::StrCat("io.switchyard.backend.", name, "=running arch=",
-                                  info.value("Architecture", ""), " containers=",
-                                  info.value("Containers", 0)));
+    std::string translators;
+    if (auto vm = backends_[i]->GetVmStatus(); vm.ok()) translators = absl::StrJoin(vm->translators(), ",");
+    labels.push_back(absl::StrCat("io.switchyard.backend.", name, "=running arch=", info.value("Architecture", ""),
+                                  " translators=", translators.empty() ? "none" : translators,
+                                  " containers=", info.value("Containers", 0)));
     if (merged.is_null()) {
       merged = info;
       continue;
@@ -300,7 +370,7 @@ absl::StatusOr<resolve::Resolution> SchedulerCore::ResolveContainer(const std::s
   }
   absl::StatusOr<resolve::Resolution> resolved = resolve::ResolveReference(ref, found);
   if (resolved.ok()) {
-    Remember(resolved->id, resolved->backend, "");
+    Remember(resolved->id, resolved->backend);
   } else if (resolved.status().code() == absl::StatusCode::kNotFound && unreachable.has_value()) {
     return absl::NotFoundError(absl::StrCat(resolved.status().message(), " (", unreachable->message(), ")"));
   }
@@ -308,19 +378,12 @@ absl::StatusOr<resolve::Resolution> SchedulerCore::ResolveContainer(const std::s
 }
 
 absl::StatusOr<resolve::Resolution> SchedulerCore::ResolveExec(const std::string& exec_id) {
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = exec_backend_.find(exec_id);
-    if (it != exec_backend_.end()) return resolve::Resolution{it->second, exec_id};
-  }
+  absl::StatusOr<registry::ExecRecord> recorded = store_->GetExec(exec_id);
+  if (recorded.ok()) return resolve::Resolution{recorded->backend, exec_id};
   const std::string target = absl::StrCat("/exec/", http::UrlEncode(exec_id), "/json");
   auto replies = OnEachBackend(backends_, [&](BackendClient& b) { return b.Call("GET", target); });
   for (size_t i = 0; i < replies.size(); ++i) {
-    if (replies[i].ok() && replies[i]->status == 200) {
-      absl::MutexLock lock(&mu_);
-      exec_backend_[exec_id] = backends_[i]->name();
-      return resolve::Resolution{backends_[i]->name(), exec_id};
-    }
+    if (replies[i].ok() && replies[i]->status == 200) return resolve::Resolution{backends_[i]->name(), exec_id};
   }
   return absl::NotFoundError(absl::StrCat("No such exec instance: ", exec_id));
 }
@@ -352,7 +415,16 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteForward(const std::string& meth
     rewritten[1] = resolved->id;
     route.backend = Backend(resolved->backend);
     route.target = http::BuildTarget(t.api_version, EncodedPath(rewritten), t.query);
-    route.handle_whole = seg.size() == 3 && method == "POST" && (seg[2] == "exec" || seg[2] == "rename");
+    route.handle_whole = (seg.size() == 3 && method == "POST" && (seg[2] == "exec" || seg[2] == "rename")) ||
+                         (seg.size() == 2 && method == "DELETE");
+    return route;
+  }
+  if (seg[0] == "networks") {
+    // Answered by the scheduler: a network may exist in both VMs.
+    // connect/disconnect go where the container of their body lives.
+    route.handle_whole = seg.size() == 1 || seg[1] == "create" ||
+                         (seg.size() == 2 && (method == "GET" || method == "DELETE")) ||
+                         (seg.size() == 3 && (seg[2] == "connect" || seg[2] == "disconnect"));
     return route;
   }
   if (seg[0] == "exec" && seg.size() >= 2) {
@@ -364,9 +436,14 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteForward(const std::string& meth
   if (seg[0] == "images" && seg.size() >= 2) {
     if (seg[1] == "create") {
       std::string platform = http::QueryValue(t.query, "platform").value_or("");
-      absl::StatusOr<placement::Placement> placed = policy_->Place({platform, ""});
+      std::string image = http::QueryValue(t.query, "fromImage").value_or("");
+      std::string tag = http::QueryValue(t.query, "tag").value_or("");
+      if (image.empty()) return route;  // an import (fromSrc): native
+      if (!tag.empty()) absl::StrAppend(&image, absl::StartsWith(tag, "sha256:") ? "@" : ":", tag);
+      absl::StatusOr<placement::Decision> placed = placer_.PlacePull(platform, image);
       if (!placed.ok()) return placed.status();
       route.backend = Backend(placed->backend);
+      spdlog::info("image={} pull backend={} ({})", image, placed->backend, placed->rule);
       return route;
     }
     if (seg[1] == "load" || seg[1] == "json" || seg[1] == "search" || seg[1] == "prune") return route;
@@ -392,6 +469,8 @@ absl::StatusOr<EngineReply> SchedulerCore::ForwardWhole(const ForwardRoute& rout
                                                         const std::string& body) {
   http::ApiTarget t = http::ParseTarget(route.target);
   if (t.segments[0] == "images") return RemoveImage(route);
+  if (t.segments[0] == "networks") return Networks(route, method, body);
+  if (method == "DELETE") return RemoveContainer(route);
   if (t.segments.size() == 3 && t.segments[2] == "exec") return ExecCreate(route, body);
   return Rename(route);
 }
@@ -401,8 +480,10 @@ absl::StatusOr<EngineReply> SchedulerCore::ExecCreate(const ForwardRoute& route,
   if (reply.ok() && reply->status == 201) {
     json created = json::parse(reply->body, nullptr, false);
     if (created.is_object() && created.contains("Id")) {
-      absl::MutexLock lock(&mu_);
-      exec_backend_[created["Id"].get<std::string>()] = route.backend->name();
+      http::ApiTarget t = http::ParseTarget(route.target);
+      absl::Status recorded =
+          store_->PutExec({created["Id"].get<std::string>(), t.segments.at(1), route.backend->name()});
+      if (!recorded.ok()) spdlog::warn("exec on container={} not recorded: {}", t.segments.at(1), recorded.ToString());
     }
   }
   return reply;
@@ -443,11 +524,169 @@ absl::StatusOr<EngineReply> SchedulerCore::RemoveImage(const ForwardRoute& route
   return JsonReply(200, merged);
 }
 
-absl::StatusOr<std::string> SchedulerCore::RuleFor(const std::string& container_id) {
-  absl::MutexLock lock(&mu_);
-  auto it = container_rule_.find(container_id);
-  if (it == container_rule_.end()) return absl::NotFoundError("no placement recorded");
-  return it->second;
+std::vector<BackendClient*> SchedulerCore::BackendsWithNetwork(const std::string& ref) {
+  const std::string target = absl::StrCat("/networks/", http::UrlEncode(ref));
+  auto replies = OnEachBackend(backends_, [&](BackendClient& b) { return b.Call("GET", target); });
+  std::vector<BackendClient*> found;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i].ok() && replies[i]->status == 200) found.push_back(backends_[i].get());
+  }
+  return found;
+}
+
+absl::StatusOr<EngineReply> SchedulerCore::Networks(const ForwardRoute& route, const std::string& method,
+                                                    const std::string& body) {
+  http::ApiTarget t = http::ParseTarget(route.target);
+  if (t.segments.size() == 1) {  // list: one row per name, the group's VM first
+    auto replies = OnEachBackend(backends_, [&](BackendClient& b) { return b.Call("GET", route.target); });
+    json merged = json::array();
+    std::set<std::string> names;
+    for (auto& reply : replies) {
+      if (!reply.ok()) continue;
+      if (reply->status != 200) return *reply;
+      json list = json::parse(reply->body, nullptr, false);
+      if (!list.is_array()) continue;
+      for (auto& n : list) {
+        if (n.is_object() && names.insert(n.value("Name", "")).second) merged.push_back(std::move(n));
+      }
+    }
+    return JsonReply(200, merged);
+  }
+  if (t.segments[1] == "create") {
+    // A Compose project's network is made before any member is placed: it
+    // goes to the project's VM when known, else to both, so that the
+    // members find it wherever the project lands.
+    json spec = json::parse(body, nullptr, false);
+    std::vector<BackendClient*> targets;
+    if (spec.is_object() && spec["Labels"].is_object() && spec["Labels"]["com.docker.compose.project"].is_string()) {
+      auto group = store_->GetGroup(absl::StrCat("compose:", spec["Labels"]["com.docker.compose.project"].get<std::string>()));
+      if (group.ok() && Backend(group->backend) != nullptr) targets.push_back(Backend(group->backend));
+      if (targets.empty()) targets = Raw(backends_);
+    } else {
+      targets.push_back(route.backend);
+    }
+    std::optional<EngineReply> first;
+    for (BackendClient* b : targets) {
+      absl::StatusOr<EngineReply> reply = b->Call("POST", route.target, body);
+      if (!reply.ok()) return reply.status();
+      if (!first.has_value() || (first->status == 201 && reply->status != 201)) first = *reply;
+    }
+    return *first;
+  }
+  if (t.segments.size() == 3) {
+    json spec = json::parse(body, nullptr, false);
+    if (spec.is_object() && spec["Container"].is_string()) {
+      absl::StatusOr<resolve::Resolution> resolved = ResolveContainer(spec["Container"].get<std::string>());
+      if (!resolved.ok()) return resolved.status();
+      spec["Container"] = resolved->id;
+      return Backend(resolved->backend)->Call(method, route.target, spec.dump());
+    }
+    return route.backend->Call(method, route.target, body);  // dockerd's own error for a bad body
+  }
+  std::vector<BackendClient*> holders = BackendsWithNetwork(t.segments[1]);
+  if (holders.empty()) return route.backend->Call(method, route.target);
+  if (method == "GET") return holders.front()->Call("GET", route.target);
+  std::optional<EngineReply> answer;
+  for (BackendClient* b : holders) {
+    absl::StatusOr<EngineReply> reply = b->Call("DELETE", route.target);
+    if (!reply.ok()) return reply.status();
+    if (!answer.has_value() || reply->status != 204) answer = *reply;
+  }
+  return *answer;
+}
+
+absl::StatusOr<EngineReply> SchedulerCore::RemoveContainer(const ForwardRoute& route) {
+  absl::StatusOr<EngineReply> reply = route.backend->Call("DELETE", route.target);
+  if (!reply.ok() || reply->status != 204) return reply;
+  const std::string id = http::ParseTarget(route.target).segments.at(1);
+  absl::Status forgotten = store_->Apply([&](registry::Store& tx) -> absl::Status {
+    absl::StatusOr<registry::WorkloadRecord> record = tx.GetWorkload(id);
+    if (!record.ok()) return absl::OkStatus();
+    absl::Status s = tx.DeleteWorkload(id);
+    if (!s.ok()) return s;
+    return tx.DeleteGroupIfEmpty(record->group_id);
+  });
+  if (!forgotten.ok()) spdlog::warn("container={} removal not recorded: {}", id.substr(0, 12), forgotten.ToString());
+  {
+    absl::MutexLock lock(&mu_);
+    container_backend_.erase(id);
+  }
+  return reply;
+}
+
+absl::StatusOr<registry::WorkloadRecord> SchedulerCore::Explain(const std::string& ref) {
+  absl::StatusOr<resolve::Resolution> resolved = ResolveContainer(ref);
+  if (!resolved.ok()) return resolved.status();
+  absl::StatusOr<registry::WorkloadRecord> record = store_->GetWorkload(resolved->id);
+  if (record.ok()) return record;
+  (void)Reconcile();  // created behind our back: adopt it now
+  record = store_->GetWorkload(resolved->id);
+  if (record.ok()) return record;
+  return absl::NotFoundError(absl::StrCat("container ", resolved->id, " on backend ", resolved->backend,
+                                          " has no placement record"));
+}
+
+absl::StatusOr<registry::GroupRecord> SchedulerCore::PinGroup(const std::string& group_id,
+                                                             const std::string& backend) {
+  if (Backend(backend) == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown backend \"", backend, "\": use hv or vz"));
+  }
+  if (group_id.empty() || group_id.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid group \"", group_id,
+                                                   "\": use compose:PROJECT, pod:UID or lone:ID"));
+  }
+  absl::Status pinned = store_->PinGroup(group_id, backend, absl::StrCat("pinned to ", backend, " by switchyardctl"));
+  if (!pinned.ok()) return pinned;
+  spdlog::info("group={} backend={} pinned", group_id, backend);
+  return store_->GetGroup(group_id);
+}
+
+std::vector<std::pair<registry::GroupRecord, int64_t>> SchedulerCore::Groups() {
+  std::vector<std::pair<registry::GroupRecord, int64_t>> out;
+  absl::StatusOr<std::vector<registry::GroupRecord>> groups = store_->ListGroups();
+  if (!groups.ok()) return out;
+  for (auto& g : *groups) {
+    auto members = store_->ListWorkloadsInGroup(g.id);
+    out.emplace_back(g, members.ok() ? static_cast<int64_t>(members->size()) : 0);
+  }
+  return out;
+}
+
+absl::Status SchedulerCore::Reconcile() {
+  auto replies = OnEachBackend(backends_, [](BackendClient& b) { return b.Call("GET", "/containers/json?all=1"); });
+  std::vector<registry::ObservedContainer> observed;
+  std::vector<std::string> answered;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (!replies[i].ok() || replies[i]->status != 200) continue;
+    json list = json::parse(replies[i]->body, nullptr, false);
+    if (!list.is_array()) continue;
+    answered.push_back(backends_[i]->name());
+    for (const auto& c : list) {
+      if (!c.is_object() || !c["Id"].is_string()) continue;
+      registry::ObservedContainer o;
+      o.container_id = c["Id"].get<std::string>();
+      o.backend = backends_[i]->name();
+      if (c["Names"].is_array() && !c["Names"].empty() && c["Names"][0].is_string()) {
+        o.name = StripSlash(c["Names"][0].get<std::string>());
+      }
+      if (c["Labels"].is_object()) {
+        for (const auto& [k, v] : c["Labels"].items()) {
+          if (v.is_string()) o.labels[k] = v.get<std::string>();
+        }
+      }
+      o.created_unix = c.value("Created", int64_t{0});
+      observed.push_back(std::move(o));
+    }
+  }
+  absl::StatusOr<std::vector<registry::WorkloadRecord>> recorded = store_->ListWorkloads();
+  if (!recorded.ok()) return recorded.status();
+  absl::StatusOr<std::vector<registry::GroupRecord>> groups = store_->ListGroups();
+  if (!groups.ok()) return groups.status();
+  registry::ReconcilePlan plan = registry::PlanReconcile(*recorded, observed, answered, *groups);
+  if (plan.to_add.empty() && plan.to_remove.empty() && plan.to_update.empty()) return absl::OkStatus();
+  spdlog::info("reconcile: {} adopted, {} gone, {} updated", plan.to_add.size(), plan.to_remove.size(),
+               plan.to_update.size());
+  return registry::ApplyReconcile(*store_, plan);
 }
 
 }  // namespace switchyard::scheduler

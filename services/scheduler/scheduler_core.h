@@ -9,9 +9,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "libs/placement/placement_policy.h"
+#include "libs/registry/reconcile.h"
+#include "libs/registry/store.h"
 #include "libs/resolve/container_resolver.h"
 #include "services/scheduler/backend_client.h"
+#include "services/scheduler/backend_views.h"
+#include "services/scheduler/image_platforms.h"
+#include "services/scheduler/placer.h"
 
 namespace switchyard::scheduler {
 
@@ -28,8 +32,9 @@ struct ForwardRoute {
 // id resolution across VMs, merged lists. No gRPC server types here.
 class SchedulerCore {
  public:
-  SchedulerCore(std::vector<std::unique_ptr<BackendClient>> backends,
-                std::unique_ptr<placement::PlacementPolicy> policy);
+  // `backends` are hv and vz, in that order. `store` outlives the core.
+  SchedulerCore(std::vector<std::unique_ptr<BackendClient>> backends, PlacerSettings settings,
+                ImagePlatforms::RegistryLookup registry_lookup, registry::Store* store);
 
   absl::StatusOr<EngineReply> CreateContainer(const std::string& api_version,
                                               const std::string& name,
@@ -47,7 +52,14 @@ class SchedulerCore {
                                            const std::string& body);
 
   absl::StatusOr<resolve::Resolution> ResolveContainer(const std::string& ref);
-  absl::StatusOr<std::string> RuleFor(const std::string& container_id);
+  // The registry's record of a container, named by id, name or prefix.
+  absl::StatusOr<registry::WorkloadRecord> Explain(const std::string& ref);
+  absl::StatusOr<registry::GroupRecord> PinGroup(const std::string& group_id, const std::string& backend);
+  std::vector<std::pair<registry::GroupRecord, int64_t>> Groups();
+  // Brings the registry in line with what the guests report: containers
+  // created or removed behind the scheduler's back. Backends that do not
+  // answer keep their records.
+  absl::Status Reconcile();
 
   const std::vector<std::unique_ptr<BackendClient>>& backends() const { return backends_; }
   BackendClient* Backend(const std::string& name) const;
@@ -61,17 +73,24 @@ class SchedulerCore {
   absl::StatusOr<EngineReply> ExecCreate(const ForwardRoute& route, const std::string& body);
   absl::StatusOr<EngineReply> Rename(const ForwardRoute& route);
   absl::StatusOr<EngineReply> RemoveImage(const ForwardRoute& route);
-  void Remember(const std::string& id, const std::string& backend, const std::string& rule);
+  absl::StatusOr<EngineReply> RemoveContainer(const ForwardRoute& route);
+  absl::StatusOr<EngineReply> Networks(const ForwardRoute& route, const std::string& method, const std::string& body);
+  std::vector<BackendClient*> BackendsWithNetwork(const std::string& ref);
+  absl::StatusOr<std::string> GroupOfContainer(const std::string& ref);
+  placement::GroupState GroupState(const std::string& group_id);
+  void Remember(const std::string& id, const std::string& backend);
 
   std::vector<std::unique_ptr<BackendClient>> backends_;
-  std::unique_ptr<placement::PlacementPolicy> policy_;
+  registry::Store* store_;
+  BackendViews views_;
+  ImagePlatforms images_;
+  Placer placer_;
   // Serializes name checks with the create or rename that takes the name,
   // so two VMs never both accept one name.
   absl::Mutex names_mu_;
   absl::Mutex mu_;
+  // Where recently seen containers live: a cache for resolution, not a record.
   absl::flat_hash_map<std::string, std::string> container_backend_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::string> container_rule_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::string> exec_backend_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace switchyard::scheduler

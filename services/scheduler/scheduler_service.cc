@@ -198,12 +198,40 @@ grpc::Status SchedulerService::GetStatus(grpc::ServerContext*, const v1::GetStat
 
 grpc::Status SchedulerService::ExplainContainer(grpc::ServerContext*, const v1::ExplainContainerRequest* request,
                                                 v1::ExplainContainerResponse* response) {
-  absl::StatusOr<resolve::Resolution> resolved = core_.ResolveContainer(request->container());
-  if (!resolved.ok()) return rpc::ToGrpc(resolved.status());
-  response->set_id(resolved->id);
-  response->set_backend(resolved->backend);
-  absl::StatusOr<std::string> rule = core_.RuleFor(resolved->id);
-  response->set_rule(rule.ok() ? *rule : "placed before this scheduler started (label io.switchyard.backend)");
+  absl::StatusOr<registry::WorkloadRecord> record = core_.Explain(request->container());
+  if (!record.ok()) return rpc::ToGrpc(record.status());
+  response->set_id(record->container_id);
+  response->set_name(record->name);
+  response->set_backend(record->backend);
+  response->set_group(record->group_id);
+  response->set_platform(record->platform);
+  response->set_rule(record->rule);
+  return grpc::Status::OK;
+}
+
+namespace {
+
+void ToProto(const registry::GroupRecord& g, int64_t members, v1::Group* out) {
+  out->set_id(g.id);
+  out->set_backend(g.backend);
+  out->set_rule(g.rule);
+  out->set_pinned(g.pinned);
+  out->set_members(members);
+}
+
+}  // namespace
+
+grpc::Status SchedulerService::PinGroup(grpc::ServerContext*, const v1::PinGroupRequest* request,
+                                        v1::PinGroupResponse* response) {
+  absl::StatusOr<registry::GroupRecord> group = core_.PinGroup(request->group(), request->backend());
+  if (!group.ok()) return rpc::ToGrpc(group.status());
+  ToProto(*group, 0, response->mutable_group());
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::ListGroups(grpc::ServerContext*, const v1::ListGroupsRequest*,
+                                          v1::ListGroupsResponse* response) {
+  for (const auto& [group, members] : core_.Groups()) ToProto(group, members, response->add_groups());
   return grpc::Status::OK;
 }
 

@@ -24,6 +24,8 @@ class SchedulerService final : public switchyard::scheduler::v1::Scheduler::Serv
   grpc::Status GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*, v1::GetStatusResponse*) override;
   grpc::Status ExplainContainer(grpc::ServerContext*, const v1::ExplainContainerRequest*,
                                 v1::ExplainContainerResponse*) override;
+  grpc::Status PinGroup(grpc::ServerContext*, const v1::PinGroupRequest*, v1::PinGroupResponse*) override;
+  grpc::Status ListGroups(grpc::ServerContext*, const v1::ListGroupsRequest*, v1::ListGroupsResponse*) override;
 
  private:
   SchedulerCore& core_;

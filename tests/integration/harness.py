@@ -16,7 +16,7 @@ DOCKER = "/usr/local/bin/docker" if os.path.exists("/usr/local/bin/docker") else
 
 
 class ServiceSet:
-    def __init__(self, registry_port=None, instance="sy-it", prepare=None):
+    def __init__(self, registry_port=None, instance="sy-it", prepare=None, up_args=()):
         # Short paths: containerd's sockets live under the state dir (108-byte limit).
         self.tmp = tempfile.mkdtemp(prefix="sy-", dir="/tmp")
         self.run_dir = os.path.join(self.tmp, "run")
@@ -24,6 +24,7 @@ class ServiceSet:
         self.registry_port = registry_port
         self.instance = instance
         self.prepare = prepare
+        self.up_args = list(up_args)
         self.socket = os.path.join(self.run_dir, "docker.sock")
         self.host = "unix://" + self.socket
         self.docker_config = os.path.join(self.tmp, "docker-config")
@@ -34,6 +35,8 @@ class ServiceSet:
                "--state_dir=" + self.state_dir, "--instance=" + self.instance]
         if args[0] == "up" and self.registry_port:
             cmd += ["--loopback_forward=%d" % self.registry_port]
+        if args[0] == "up":
+            cmd += self.up_args
         # The docker context `up` creates goes to this set's own docker config.
         env = dict(os.environ, DOCKER_CONFIG=self.docker_config)
         env.pop("DOCKER_HOST", None)
@@ -78,6 +81,14 @@ class ServiceSet:
 
     def guest_socket(self, backend):
         return os.path.join(self.state_dir, "vms", backend, "docker.sock")
+
+    def ctl(self, *args):
+        return subprocess.run([os.path.join(BIN, "switchyardctl"), "--run_dir=" + self.run_dir, *args],
+                              capture_output=True, text=True, timeout=60)
+
+    def compose(self, project_dir, *args, timeout=180):
+        return subprocess.run(["docker-compose", *args], cwd=project_dir, capture_output=True, text=True,
+                              timeout=timeout, env=self.env())
 
     def pid(self, service):
         with open(os.path.join(self.run_dir, service + ".pid")) as f:

@@ -32,6 +32,9 @@ ABSL_FLAG(std::string, loopback_forward, "", "host loopback TCP ports the guests
 ABSL_FLAG(std::string, socket_group, "", "group owning the Docker socket");
 ABSL_FLAG(std::string, native_arch, "", "the host arch for placement; empty: this machine's");
 ABSL_FLAG(std::string, instance, "switchyard", "name of this service set on the host (cgroup parents <instance>-hv, <instance>-vz)");
+ABSL_FLAG(bool, translators_vz_enabled, true, "run foreign-arch workloads on vz through its translator");
+ABSL_FLAG(bool, translators_hv_fallback, false, "when vz cannot translate, run foreign-arch workloads on hv's fallback translator");
+ABSL_FLAG(bool, experimental_mixed_groups, false, "allow a Compose project or pod to span both backends");
 ABSL_FLAG(int, timeout, 180, "seconds `up` waits for the service set");
 ABSL_FLAG(bool, context, true, "create/update the docker context `switchyard`");
 
@@ -47,9 +50,13 @@ std::string SelfDir() {
 }
 
 ServiceSetConfig Config() {
-  return {absl::GetFlag(FLAGS_run_dir),       absl::GetFlag(FLAGS_state_dir), SelfDir(),
-          absl::GetFlag(FLAGS_loopback_forward), absl::GetFlag(FLAGS_socket_group),
-          absl::GetFlag(FLAGS_native_arch), absl::GetFlag(FLAGS_instance)};
+  ServiceSetConfig c{absl::GetFlag(FLAGS_run_dir),       absl::GetFlag(FLAGS_state_dir), SelfDir(),
+                     absl::GetFlag(FLAGS_loopback_forward), absl::GetFlag(FLAGS_socket_group),
+                     absl::GetFlag(FLAGS_native_arch), absl::GetFlag(FLAGS_instance)};
+  c.translators_vz_enabled = absl::GetFlag(FLAGS_translators_vz_enabled);
+  c.translators_hv_fallback = absl::GetFlag(FLAGS_translators_hv_fallback);
+  c.experimental_mixed_groups = absl::GetFlag(FLAGS_experimental_mixed_groups);
+  return c;
 }
 
 pid_t ReadPid(const std::string& path) {

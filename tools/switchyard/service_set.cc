@@ -74,7 +74,11 @@ std::vector<ServiceSpec> ServiceSpecs(const ServiceSetConfig& c) {
   }
   specs.push_back({"scheduler",
                    {absl::StrCat(c.bin_dir, "/switchyard-scheduler"), absl::StrCat("--run_dir=", c.run_dir),
-                    absl::StrCat("--native_arch=", c.native_arch)},
+                    absl::StrCat("--native_arch=", c.native_arch),
+                    absl::StrCat("--db=", c.state_dir, "/scheduler.db"),
+                    absl::StrCat("--translators_vz_enabled=", c.translators_vz_enabled ? "true" : "false"),
+                    absl::StrCat("--translators_hv_fallback=", c.translators_hv_fallback ? "true" : "false"),
+                    absl::StrCat("--experimental_mixed_groups=", c.experimental_mixed_groups ? "true" : "false")},
                    5});
   specs.push_back({"gateway",
                    {absl::StrCat(c.bin_dir, "/switchyard-gateway"), absl::StrCat("--run_dir=", c.run_dir),

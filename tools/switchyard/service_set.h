@@ -14,6 +14,10 @@ struct ServiceSetConfig {
   std::string socket_group;
   std::string native_arch;
   std::string instance;  // names host-wide things (cgroup parents) of this set
+  // Routing settings (DESIGN.md "Routing policy"), passed to the scheduler.
+  bool translators_vz_enabled = true;
+  bool translators_hv_fallback = false;
+  bool experimental_mixed_groups = false;
 };
 
 struct ServiceSpec {

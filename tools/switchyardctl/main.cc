@@ -1,6 +1,10 @@
-// switchyardctl: diagnostics over the scheduler's gRPC API.
+// switchyardctl: diagnostics and group pinning over the scheduler's gRPC API.
 //   switchyardctl explain CONTAINER
+//   switchyardctl group pin GROUP BACKEND
+//   switchyardctl group ls
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -10,25 +14,65 @@
 
 ABSL_FLAG(std::string, run_dir, "/run/switchyard", "run directory holding scheduler.sock");
 
+namespace {
+
+namespace pb = switchyard::scheduler::v1;
+
+constexpr char kUsage[] =
+    "usage: switchyardctl explain CONTAINER\n"
+    "       switchyardctl group pin GROUP BACKEND   (GROUP: compose:PROJECT, pod:UID, lone:ID; BACKEND: hv|vz)\n"
+    "       switchyardctl group ls\n";
+
+int Failed(const grpc::Status& status) {
+  std::cerr << "switchyardctl: " << status.error_message() << "\n";
+  return 1;
+}
+
+void PrintGroup(const pb::Group& g) {
+  std::cout << g.id() << "\t" << g.backend() << "\t" << (g.pinned() ? "pinned" : "-") << "\t" << g.members()
+            << "\t" << g.rule() << "\n";
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() != 3 || std::string(args[1]) != "explain") {
-    std::cerr << "usage: switchyardctl explain CONTAINER\n";
-    return 2;
-  }
-  auto stub = switchyard::scheduler::v1::Scheduler::NewStub(
+  std::vector<char*> parsed = absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> args(parsed.begin() + 1, parsed.end());
+  auto stub = pb::Scheduler::NewStub(
       switchyard::rpc::UnixChannel(absl::StrCat(absl::GetFlag(FLAGS_run_dir), "/scheduler.sock")));
   grpc::ClientContext context;
   switchyard::rpc::SetTimeout(context, absl::Seconds(10));
-  switchyard::scheduler::v1::ExplainContainerRequest request;
-  request.set_container(args[2]);
-  switchyard::scheduler::v1::ExplainContainerResponse response;
-  grpc::Status status = stub->ExplainContainer(&context, request, &response);
-  if (!status.ok()) {
-    std::cerr << "switchyardctl: " << status.error_message() << "\n";
-    return 1;
+
+  if (args.size() == 2 && args[0] == "explain") {
+    pb::ExplainContainerRequest request;
+    request.set_container(args[1]);
+    pb::ExplainContainerResponse response;
+    grpc::Status status = stub->ExplainContainer(&context, request, &response);
+    if (!status.ok()) return Failed(status);
+    std::cout << "container " << response.id() << "\nname      " << response.name() << "\nbackend   "
+              << response.backend() << "\ngroup     " << response.group() << "\nplatform  "
+              << (response.platform().empty() ? "-" : response.platform()) << "\nrule      " << response.rule()
+              << "\n";
+    return 0;
   }
-  std::cout << "container " << response.id() << "\nbackend   " << response.backend() << "\nrule      "
-            << response.rule() << "\n";
-  return 0;
+  if (args.size() == 4 && args[0] == "group" && args[1] == "pin") {
+    pb::PinGroupRequest request;
+    request.set_group(args[2]);
+    request.set_backend(args[3]);
+    pb::PinGroupResponse response;
+    grpc::Status status = stub->PinGroup(&context, request, &response);
+    if (!status.ok()) return Failed(status);
+    std::cout << "group " << response.group().id() << " pinned to " << response.group().backend() << "\n";
+    return 0;
+  }
+  if (args.size() == 2 && args[0] == "group" && args[1] == "ls") {
+    pb::ListGroupsResponse response;
+    grpc::Status status = stub->ListGroups(&context, {}, &response);
+    if (!status.ok()) return Failed(status);
+    std::cout << "GROUP\tBACKEND\tPINNED\tMEMBERS\tRULE\n";
+    for (const auto& g : response.groups()) PrintGroup(g);
+    return 0;
+  }
+  std::cerr << kUsage;
+  return 2;
 }

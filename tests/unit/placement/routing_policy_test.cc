@@ -85,4 +85,12 @@ TEST_CASE("translator names map to the arch they run", "[placement][unit]") {
   CHECK(TranslatedArch("python3.11").empty());
 }
 
+
+TEST_CASE("a foreign platform while vz is down says that vz is not running", "[placement][unit]") {
+  RoutingConfig config{"amd64", true, false};
+  auto decided = Route(config, {"linux/arm64", {}}, {"hv", true, {}}, {"vz", false, {}});
+  REQUIRE_FALSE(decided.ok());
+  CHECK(std::string(decided.status().message()).find("backend vz is not running") != std::string::npos);
+}
+
 }  // namespace switchyard::placement

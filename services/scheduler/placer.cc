@@ -1,0 +1,107 @@
+#include "services/scheduler/placer.h"
+
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "libs/compose/compose_project.h"
+#include "services/scheduler/group_ref.h"
+
+namespace switchyard::scheduler {
+
+using placement::Decision;
+
+absl::StatusOr<Decision> Placer::Alone(const std::string& platform, const std::string& image,
+                                       const placement::BackendView& hv, const placement::BackendView& vz) {
+  placement::WorkloadNeeds needs{platform, {}};
+  if (platform.empty() && !image.empty()) needs.image_archs = images_->Archs(image);
+  return placement::Route(settings_.routing, needs, hv, vz);
+}
+
+absl::StatusOr<Decision> Placer::PlaceProject(const std::string& group_id, const std::vector<std::string>& files,
+                                              const Decision& alone, const placement::BackendView& hv,
+                                              const placement::BackendView& vz) {
+  absl::StatusOr<std::map<std::string, compose::ServiceSpec>> services = compose::ReadServices(files);
+  if (!services.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot place compose project ", group_id.substr(8), ": ", services.status().message()));
+  }
+  std::vector<Decision> members;
+  for (const auto& [name, service] : *services) {
+    // A built service's image is built here, for the native arch.
+    absl::StatusOr<Decision> d = service.built && service.platform.empty()
+                                     ? Alone(settings_.routing.native_arch, "", hv, vz)
+                                     : Alone(service.platform, service.image, hv, vz);
+    if (!d.ok()) {
+      return absl::Status(d.status().code(),
+                          absl::StrCat("compose project ", group_id.substr(8), ", service ", name, ": ",
+                                       d.status().message()));
+    }
+    d->rule = absl::StrCat("service ", name, ": ", d->rule);
+    members.push_back(*d);
+  }
+  absl::StatusOr<Decision> whole =
+      placement::PlaceWholeGroup(settings_.routing, group_id, members, hv, vz, settings_.allow_mixed_groups);
+  if (!whole.ok()) return whole.status();
+  Decision d = alone;
+  if (!whole->backend.empty()) d.backend = whole->backend;
+  d.rule = whole->backend.empty() ? absl::StrCat(whole->rule, "; this member: ", alone.rule) : whole->rule;
+  return d;
+}
+
+absl::StatusOr<PlacedWorkload> Placer::Place(const std::string& platform, const nlohmann::json& spec) {
+  absl::StatusOr<GroupRef> ref = GroupRefFor(spec);
+  if (!ref.ok()) return ref.status();
+  const std::string image = spec.is_object() && spec.contains("Image") && spec["Image"].is_string()
+                                ? spec["Image"].get<std::string>()
+                                : "";
+  auto [hv, vz] = views_->Get();
+  absl::StatusOr<Decision> alone = Alone(platform, image, hv, vz);
+  if (!alone.ok()) return alone.status();
+
+  PlacedWorkload placed;
+  placed.group_id = ref->id;
+  if (!ref->shares_with.empty()) {
+    absl::StatusOr<std::string> joined = groups_.group_of_container(ref->shares_with);
+    if (!joined.ok()) return joined.status();
+    if (!placed.group_id.empty() && placed.group_id != *joined) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "this container belongs to group ", placed.group_id, " but shares namespaces with ", ref->shares_with,
+          " of group ", *joined, ": a group never spans another group; share only within one group"));
+    }
+    placed.group_id = *joined;
+  }
+  if (placed.group_id.empty()) {
+    placed.decision = *alone;
+    placed.group_is_new = true;
+    return placed;
+  }
+
+  placement::GroupState group = groups_.group(placed.group_id);
+  placed.group_is_new = !group.exists;
+  const bool first_member = !group.exists || (group.members == 0 && !group.pinned);
+  if (first_member && ref->kind == GroupRef::Kind::kCompose && !ref->compose_files.empty()) {
+    absl::StatusOr<Decision> d = PlaceProject(placed.group_id, ref->compose_files, *alone, hv, vz);
+    if (!d.ok()) return d.status();
+    placed.decision = *d;
+    return placed;
+  }
+  absl::StatusOr<Decision> d = placement::PlaceMember(settings_.routing, *alone, group, hv, vz);
+  if (!d.ok()) return d.status();
+  placed.decision = *d;
+  return placed;
+}
+
+absl::StatusOr<Decision> Placer::PlacePull(const std::string& platform, const std::string& image) {
+  auto [hv, vz] = views_->Get();
+  placement::WorkloadNeeds needs{platform, {}};
+  // A pull must see every variant the registry offers, not what a guest has.
+  if (platform.empty()) needs.image_archs = images_->RegistryArchs(image);
+  return placement::Route(settings_.routing, needs, hv, vz);
+}
+
+absl::StatusOr<Decision> Placer::PlaceArch(const std::string& arch) {
+  auto [hv, vz] = views_->Get();
+  return placement::Route(settings_.routing, {"", {arch}}, hv, vz);
+}
+
+}  // namespace switchyard::scheduler

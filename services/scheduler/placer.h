@@ -1,0 +1,66 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "libs/placement/group_policy.h"
+#include "libs/placement/routing_policy.h"
+#include "services/scheduler/backend_views.h"
+#include "services/scheduler/image_platforms.h"
+
+namespace switchyard::scheduler {
+
+// Where the workload groups live, as the registry records them.
+struct GroupDirectory {
+  std::function<placement::GroupState(const std::string& group_id)> group;
+  // The group of an existing container named by id, name or prefix.
+  std::function<absl::StatusOr<std::string>(const std::string& container_ref)> group_of_container;
+};
+
+struct PlacedWorkload {
+  placement::Decision decision;
+  std::string group_id;  // empty for a lone container: its group is named after its id once created
+  bool group_is_new = false;
+};
+
+struct PlacerSettings {
+  placement::RoutingConfig routing;
+  bool allow_mixed_groups = false;  // experimental.mixed_groups
+};
+
+// Decides the backend of one container create: the routing table for the
+// container itself, then its group's rules (Compose project, pod, shared
+// namespaces). Reads what it needs (backend state, image platforms, group
+// records, compose files); changes nothing.
+class Placer {
+ public:
+  Placer(PlacerSettings settings, BackendViews* views, ImagePlatforms* images, GroupDirectory groups)
+      : settings_(std::move(settings)), views_(views), images_(images), groups_(std::move(groups)) {}
+
+  absl::StatusOr<PlacedWorkload> Place(const std::string& platform, const nlohmann::json& spec);
+  // The backend an image pull lands in.
+  absl::StatusOr<placement::Decision> PlacePull(const std::string& platform, const std::string& image);
+  // The backend an image of `arch` (from a loaded archive) lands in.
+  absl::StatusOr<placement::Decision> PlaceArch(const std::string& arch);
+
+  const PlacerSettings& settings() const { return settings_; }
+
+ private:
+  absl::StatusOr<placement::Decision> Alone(const std::string& platform, const std::string& image,
+                                            const placement::BackendView& hv, const placement::BackendView& vz);
+  // A Compose project's first member: the whole project from its files.
+  absl::StatusOr<placement::Decision> PlaceProject(const std::string& group_id,
+                                                   const std::vector<std::string>& files,
+                                                   const placement::Decision& alone,
+                                                   const placement::BackendView& hv, const placement::BackendView& vz);
+
+  PlacerSettings settings_;
+  BackendViews* views_;
+  ImagePlatforms* images_;
+  GroupDirectory groups_;
+};
+
+}  // namespace switchyard::scheduler
