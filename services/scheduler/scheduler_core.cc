@@ -446,6 +446,10 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteForward(const std::string& meth
       spdlog::info("image={} pull backend={} ({})", image, placed->backend, placed->rule);
       return route;
     }
+    if (seg[1] == "load" && method == "POST") {
+      route.spool_for_arch = true;
+      return route;
+    }
     if (seg[1] == "load" || seg[1] == "json" || seg[1] == "search" || seg[1] == "prune") return route;
     std::string name;
     if (seg[1] == "get") {
@@ -593,6 +597,16 @@ absl::StatusOr<EngineReply> SchedulerCore::Networks(const ForwardRoute& route, c
     if (!answer.has_value() || reply->status != 204) answer = *reply;
   }
   return *answer;
+}
+
+absl::StatusOr<BackendClient*> SchedulerCore::PlaceLoad(const std::string& arch) {
+  if (arch.empty()) return backends_.front().get();
+  absl::StatusOr<placement::Decision> placed = placer_.PlaceArch(arch);
+  if (!placed.ok()) return placed.status();
+  spdlog::info("image archive arch={} load backend={} ({})", arch, placed->backend, placed->rule);
+  BackendClient* backend = Backend(placed->backend);
+  if (backend == nullptr) return absl::UnavailableError(absl::StrCat("backend ", placed->backend, " is not configured"));
+  return backend;
 }
 
 absl::StatusOr<EngineReply> SchedulerCore::RemoveContainer(const ForwardRoute& route) {

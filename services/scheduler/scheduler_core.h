@@ -26,6 +26,8 @@ struct ForwardRoute {
   // Answered whole by the scheduler (it must see the body or the answer),
   // rather than relayed as a stream.
   bool handle_whole = false;
+  // An image archive: read whole, then sent to the VM its architecture picks.
+  bool spool_for_arch = false;
 };
 
 // Every decision of the scheduler over its backends: placement, name and
@@ -52,6 +54,8 @@ class SchedulerCore {
                                            const std::string& body);
 
   absl::StatusOr<resolve::Resolution> ResolveContainer(const std::string& ref);
+  // The backend an image archive of `arch` loads into ("" when unknown: native).
+  absl::StatusOr<BackendClient*> PlaceLoad(const std::string& arch);
   // The registry's record of a container, named by id, name or prefix.
   absl::StatusOr<registry::WorkloadRecord> Explain(const std::string& ref);
   absl::StatusOr<registry::GroupRecord> PinGroup(const std::string& group_id, const std::string& backend);

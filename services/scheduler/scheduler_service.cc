@@ -1,5 +1,8 @@
 #include "services/scheduler/scheduler_service.h"
 
+#include <cstdio>
+#include "services/scheduler/image_archive.h"
+
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -151,6 +154,7 @@ grpc::Status SchedulerService::Forward(grpc::ServerContext* context,
 
   EngineFrame rewritten = first;
   rewritten.mutable_request()->set_target(route->target);
+  if (route->spool_for_arch) return LoadByArch(*context, *stream, rewritten);
   if (route->handle_whole) {
     std::string body;
     EngineFrame frame;
@@ -165,6 +169,49 @@ grpc::Status SchedulerService::Forward(grpc::ServerContext* context,
   grpc::ClientContext backend_context;
   auto backend_stream = route->backend->OpenStream(backend_context);
   return relay::RelayEngineCall(*context, *stream, rewritten, backend_context, *backend_stream);
+}
+
+grpc::Status SchedulerService::LoadByArch(grpc::ServerContext& context,
+                                          grpc::ServerReaderWriter<EngineFrame, EngineFrame>& stream,
+                                          const EngineFrame& head) {
+  // The archive must be read before it can be placed: spool it (it may be
+  // large), read its architecture, then send it where it will run.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> spool(std::tmpfile(), &std::fclose);
+  if (!spool) return grpc::Status(grpc::StatusCode::INTERNAL, "cannot spool the image archive");
+  EngineFrame frame;
+  while (stream.Read(&frame)) {
+    if (frame.has_data() && std::fwrite(frame.data().data(), 1, frame.data().size(), spool.get()) != frame.data().size()) {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "cannot spool the image archive: disk full");
+    }
+  }
+  std::fflush(spool.get());
+  absl::StatusOr<std::string> arch = ArchiveArch(spool.get());
+  absl::StatusOr<BackendClient*> backend = core_.PlaceLoad(arch.ok() ? *arch : "");
+  if (!backend.ok()) return rpc::ToGrpc(backend.status());
+
+  grpc::ClientContext down_ctx;
+  down_ctx.set_deadline(context.deadline());
+  auto down = (*backend)->OpenStream(down_ctx);
+  EngineFrame out_head = head;
+  const long size = std::ftell(spool.get());
+  out_head.mutable_request()->set_content_length(size);
+  down->Write(out_head);
+  std::rewind(spool.get());
+  std::string chunk(256 * 1024, '\0');
+  size_t n;
+  while ((n = std::fread(chunk.data(), 1, chunk.size(), spool.get())) > 0) {
+    EngineFrame data;
+    data.set_data(chunk.data(), n);
+    if (!down->Write(data)) break;
+  }
+  down->WritesDone();
+  while (down->Read(&frame)) {
+    if (!stream.Write(frame)) {
+      down_ctx.TryCancel();
+      break;
+    }
+  }
+  return down->Finish();
 }
 
 grpc::Status SchedulerService::GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*,

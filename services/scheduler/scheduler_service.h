@@ -28,6 +28,10 @@ class SchedulerService final : public switchyard::scheduler::v1::Scheduler::Serv
   grpc::Status ListGroups(grpc::ServerContext*, const v1::ListGroupsRequest*, v1::ListGroupsResponse*) override;
 
  private:
+  grpc::Status LoadByArch(grpc::ServerContext& context,
+                          grpc::ServerReaderWriter<types::v1::EngineFrame, types::v1::EngineFrame>& stream,
+                          const types::v1::EngineFrame& head);
+
   SchedulerCore& core_;
 };
 

@@ -262,3 +262,27 @@ def test_foreign_platform_without_translator_names_platform_backends_and_setting
     assert r.returncode == 125
     for words in ("linux/arm64", "backend vz", "backend hv", "translators.vz.enabled"):
         assert words in r.stderr, r.stderr
+
+
+def test_info_shows_each_backend_with_arch_translators_and_counts(sy):
+    info = json.loads(ok(sy.docker("info", "--format", "{{json .}}")))
+    by_backend = {l.split("=", 1)[0]: l for l in info["Labels"] if l.startswith("io.switchyard.backend.")}
+    vz = by_backend["io.switchyard.backend.vz"]
+    assert "running" in vz and "arch=" in vz and "containers=" in vz
+    assert "qemu-aarch64" in vz  # the translator vz runs arm64 with
+    assert "translators=" in by_backend["io.switchyard.backend.hv"]
+
+
+def test_load_reads_the_archive_arch_and_loads_where_it_will_run(sy, images, tmp_path):
+    ok(sy.docker("pull", "--platform", ARM64, images.arm64))
+    tar = str(tmp_path / "arm64.tar")
+    ok(sy.docker("save", "-o", tar, images.arm64))
+    ok(sy.docker("rmi", images.arm64))
+    assert "Loaded image" in ok(sy.docker("load", "-i", tar))
+    status, _, body = http(sy.socket, "GET", "/v1.41/images/json")
+    homes = {tag: r["Labels"]["io.switchyard.backends"]
+             for r in json.loads(body) for tag in (r.get("RepoTags") or [])}
+    assert homes[images.arm64] == "vz"
+    # A garbage archive gets dockerd's own error, not a crash.
+    r = sy.docker("load", input="not a tar")
+    assert r.returncode != 0
