@@ -1,9 +1,9 @@
 #include "libs/registry/reconcile.h"
 
 #include <algorithm>
-#include <set>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 
 namespace switchyard::registry {
@@ -14,7 +14,7 @@ std::string Label(const ObservedContainer& c, const std::string& key) {
   return it == c.labels.end() ? "" : it->second;
 }
 
-WorkloadRecord FromObserved(const ObservedContainer& c) {
+WorkloadRecord Adopted(const ObservedContainer& c) {
   WorkloadRecord w;
   w.container_id = c.container_id;
   w.name = c.name;
@@ -28,6 +28,14 @@ WorkloadRecord FromObserved(const ObservedContainer& c) {
   return w;
 }
 
+// True when found, false when NotFound; any other error passes through.
+template <typename Record>
+absl::StatusOr<bool> Recorded(const absl::StatusOr<Record>& found) {
+  if (found.ok()) return true;
+  if (absl::IsNotFound(found.status())) return false;
+  return found.status();
+}
+
 }  // namespace
 
 ReconcilePlan PlanReconcile(const std::vector<WorkloadRecord>& recorded,
@@ -35,58 +43,64 @@ ReconcilePlan PlanReconcile(const std::vector<WorkloadRecord>& recorded,
                             const std::vector<std::string>& backends_answered,
                             const std::vector<GroupRecord>& groups) {
   ReconcilePlan plan;
-  absl::flat_hash_map<std::string, const WorkloadRecord*> by_id;
-  for (const auto& w : recorded) by_id[w.container_id] = &w;
-  std::set<std::string> seen;
-  std::set<std::string> known_groups;
-  for (const auto& g : groups) known_groups.insert(g.id);
+  absl::flat_hash_map<std::string, const WorkloadRecord*> recorded_by_id;
+  for (const WorkloadRecord& w : recorded) recorded_by_id[w.container_id] = &w;
+  absl::flat_hash_set<std::string> known_groups;
+  for (const GroupRecord& g : groups) known_groups.insert(g.id);
 
-  auto need_group = [&](const WorkloadRecord& w) {
-    if (known_groups.insert(w.group_id).second) {
-      plan.groups_to_create.push_back({w.group_id, w.backend, "adopted: found at reconcile", false, w.created_unix});
+  auto ensure_group = [&](const WorkloadRecord& member) {
+    if (known_groups.insert(member.group_id).second) {
+      plan.groups_to_create.push_back(
+          {member.group_id, member.backend, "adopted: found at reconcile", false, member.created_unix});
     }
   };
-  for (const auto& c : observed) {
-    if (!seen.insert(c.container_id).second) continue;
-    auto it = by_id.find(c.container_id);
-    if (it == by_id.end()) {
-      WorkloadRecord w = FromObserved(c);
-      need_group(w);
-      plan.to_add.push_back(std::move(w));
-      continue;
-    }
-    const WorkloadRecord& w = *it->second;
-    if (w.backend != c.backend || w.name != c.name) {
-      WorkloadRecord updated = w;
+  absl::flat_hash_set<std::string> seen;
+  for (const ObservedContainer& c : observed) {
+    if (!seen.insert(c.container_id).second) continue;  // a guest listed it twice
+    auto it = recorded_by_id.find(c.container_id);
+    if (it == recorded_by_id.end()) {
+      WorkloadRecord adopted = Adopted(c);
+      ensure_group(adopted);
+      plan.to_add.push_back(std::move(adopted));
+    } else if (it->second->backend != c.backend || it->second->name != c.name) {
+      WorkloadRecord updated = *it->second;
       updated.backend = c.backend;
       updated.name = c.name;
-      need_group(updated);
+      ensure_group(updated);
       plan.to_update.push_back(std::move(updated));
     }
   }
-  for (const auto& w : recorded) {
+  for (const WorkloadRecord& w : recorded) {
     const bool answered =
         std::find(backends_answered.begin(), backends_answered.end(), w.backend) != backends_answered.end();
-    if (answered && !seen.count(w.container_id)) plan.to_remove.push_back(w.container_id);
+    if (answered && !seen.contains(w.container_id)) plan.to_remove.push_back(w.container_id);
   }
   return plan;
 }
 
 absl::Status ApplyReconcile(Store& store, const ReconcilePlan& plan) {
   return store.Apply([&](Store& tx) -> absl::Status {
-    for (const auto& g : plan.groups_to_create) {
+    for (const GroupRecord& g : plan.groups_to_create) {
+      absl::StatusOr<bool> exists = Recorded(tx.GetGroup(g.id));
+      if (!exists.ok()) return exists.status();
+      if (*exists) continue;
       if (absl::Status s = tx.PutGroup(g); !s.ok()) return s;
     }
-    for (const auto* list : {&plan.to_add, &plan.to_update}) {
-      for (const auto& w : *list) {
-        if (absl::Status s = tx.PutWorkload(w); !s.ok()) return s;
-      }
+    for (const WorkloadRecord& w : plan.to_add) {
+      absl::StatusOr<bool> exists = Recorded(tx.GetWorkload(w.container_id));
+      if (!exists.ok()) return exists.status();
+      if (*exists) continue;
+      if (absl::Status s = tx.PutWorkload(w); !s.ok()) return s;
     }
-    for (const auto& id : plan.to_remove) {
-      absl::StatusOr<WorkloadRecord> w = tx.GetWorkload(id);
-      if (!w.ok()) continue;
+    for (const WorkloadRecord& w : plan.to_update) {
+      if (absl::Status s = tx.PutWorkload(w); !s.ok()) return s;
+    }
+    for (const std::string& id : plan.to_remove) {
+      absl::StatusOr<WorkloadRecord> gone = tx.GetWorkload(id);
+      if (absl::IsNotFound(gone.status())) continue;
+      if (!gone.ok()) return gone.status();
       if (absl::Status s = tx.DeleteWorkload(id); !s.ok()) return s;
-      if (absl::Status s = tx.DeleteGroupIfEmpty(w->group_id); !s.ok()) return s;
+      if (absl::Status s = tx.DeleteGroupIfEmpty(gone->group_id); !s.ok()) return s;
     }
     return absl::OkStatus();
   });

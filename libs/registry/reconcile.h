@@ -21,21 +21,26 @@ struct ObservedContainer {
 };
 
 struct ReconcilePlan {
-  std::vector<WorkloadRecord> to_add;     // running, but unknown to the registry
-  std::vector<std::string> to_remove;     // recorded, gone from a backend that answered
-  std::vector<WorkloadRecord> to_update;  // recorded elsewhere or under another name
-  std::vector<GroupRecord> groups_to_create;
+  std::vector<WorkloadRecord> to_add;         // running, but unknown to the registry
+  std::vector<std::string> to_remove;         // container ids recorded, gone from a backend that answered
+  std::vector<WorkloadRecord> to_update;      // recorded on another backend or under another name
+  std::vector<GroupRecord> groups_to_create;  // named by to_add or to_update, unknown so far
 };
 
 // The guests are the truth; a backend that did not answer keeps its records.
-// Pure: the same inputs always give the same plan, and a second run after
+// An adopted container takes its group, platform and rule from its
+// io.switchyard.* labels; without a group label it forms "lone:<short id>",
+// the group the scheduler gives a container it did not create.
+// Pure: the same inputs give the same plan, and planning again after
 // applying it gives an empty one.
 ReconcilePlan PlanReconcile(const std::vector<WorkloadRecord>& recorded,
                             const std::vector<ObservedContainer>& observed,
                             const std::vector<std::string>& backends_answered,
                             const std::vector<GroupRecord>& groups);
 
-// Executes a plan in one transaction, dropping groups it leaves empty.
+// Executes a plan in one transaction: forgets removed containers with their
+// execs and drops the unpinned groups they leave empty. A container or group
+// recorded since the plan was made keeps its record.
 absl::Status ApplyReconcile(Store& store, const ReconcilePlan& plan);
 
 }  // namespace switchyard::registry

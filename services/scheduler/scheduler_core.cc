@@ -180,7 +180,10 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
     if (!free.ok()) return free;
   }
   absl::StatusOr<EngineReply> reply = backend->Call("POST", target, forwarded);
+  const std::string image = spec.value("Image", "");
+  if (reply.ok() && reply->status == 404 && !image.empty()) image_wants_.Note(image, backend->name());
   if (!reply.ok() || reply->status != 201) return reply;
+  if (!image.empty()) image_wants_.Forget(image);
   json created = json::parse(reply->body, nullptr, false);
   if (!created.is_object() || !created["Id"].is_string()) return reply;
   const std::string id = created["Id"].get<std::string>();
@@ -441,6 +444,9 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteForward(const std::string& meth
       if (image.empty()) return route;  // an import (fromSrc): native
       if (!tag.empty()) absl::StrAppend(&image, absl::StartsWith(tag, "sha256:") ? "@" : ":", tag);
       absl::StatusOr<placement::Decision> placed = placer_.PlacePull(platform, image);
+      if (std::optional<std::string> wanted = platform.empty() ? image_wants_.Find(image) : std::nullopt) {
+        placed = placement::Decision{*wanted, absl::StrCat("a container create on ", *wanted, " is waiting for it")};
+      }
       if (!placed.ok()) return placed.status();
       route.backend = Backend(placed->backend);
       spdlog::info("image={} pull backend={} ({})", image, placed->backend, placed->rule);
@@ -667,6 +673,12 @@ std::vector<std::pair<registry::GroupRecord, int64_t>> SchedulerCore::Groups() {
 }
 
 absl::Status SchedulerCore::Reconcile() {
+  // Read the registry before asking the guests: a container created in
+  // between is then seen by the guests and kept, never planned for removal.
+  absl::StatusOr<std::vector<registry::WorkloadRecord>> recorded = store_->ListWorkloads();
+  if (!recorded.ok()) return recorded.status();
+  absl::StatusOr<std::vector<registry::GroupRecord>> groups = store_->ListGroups();
+  if (!groups.ok()) return groups.status();
   auto replies = OnEachBackend(backends_, [](BackendClient& b) { return b.Call("GET", "/containers/json?all=1"); });
   std::vector<registry::ObservedContainer> observed;
   std::vector<std::string> answered;
@@ -692,10 +704,6 @@ absl::Status SchedulerCore::Reconcile() {
       observed.push_back(std::move(o));
     }
   }
-  absl::StatusOr<std::vector<registry::WorkloadRecord>> recorded = store_->ListWorkloads();
-  if (!recorded.ok()) return recorded.status();
-  absl::StatusOr<std::vector<registry::GroupRecord>> groups = store_->ListGroups();
-  if (!groups.ok()) return groups.status();
   registry::ReconcilePlan plan = registry::PlanReconcile(*recorded, observed, answered, *groups);
   if (plan.to_add.empty() && plan.to_remove.empty() && plan.to_update.empty()) return absl::OkStatus();
   spdlog::info("reconcile: {} adopted, {} gone, {} updated", plan.to_add.size(), plan.to_remove.size(),
