@@ -15,6 +15,7 @@
 #include "services/scheduler/backend_client.h"
 #include "services/scheduler/backend_views.h"
 #include "services/scheduler/image_platforms.h"
+#include "services/scheduler/image_wants.h"
 #include "services/scheduler/placer.h"
 
 namespace switchyard::scheduler {
@@ -89,6 +90,7 @@ class SchedulerCore {
   BackendViews views_;
   ImagePlatforms images_;
   Placer placer_;
+  ImageWants image_wants_;
   // Serializes name checks with the create or rename that takes the name,
   // so two VMs never both accept one name.
   absl::Mutex names_mu_;

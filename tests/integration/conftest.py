@@ -59,3 +59,13 @@ def plain(registry):
     from plain_dockerd import PlainDockerd
     with PlainDockerd(forward_ports=(registry.port,)) as d:
         yield d
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test shows the tail of the service set's logs next to its assertion."""
+    outcome = yield
+    report = outcome.get_result()
+    service_set = item.funcargs.get("sy") if hasattr(item, "funcargs") else None
+    if report.failed and call.when == "call" and service_set is not None:
+        report.sections.append(("switchyard logs (tail)", service_set.logs(tail=40)))

@@ -55,11 +55,14 @@ class ServiceSet:
         shutil.rmtree(self.tmp, ignore_errors=True)
         return r
 
-    def logs(self):
+    def logs(self, tail=None):
+        """Each service's log: its last 3000 characters, or its last `tail` lines."""
         out = []
         for path in sorted(glob.glob(os.path.join(self.state_dir, "logs", "*.log"))):
             with open(path, errors="replace") as f:
-                out.append("== %s\n%s" % (path, f.read()[-3000:]))
+                text = f.read()
+            text = "\n".join(text.splitlines()[-tail:]) if tail else text[-3000:]
+            out.append("== %s\n%s" % (path, text))
         return "\n".join(out)
 
     def env(self):

@@ -151,7 +151,7 @@ def test_group_pin_places_the_group_ahead_of_time(sy, images):
     assert backend_of(sy, a) == "vz"
     assert "pinned" in explain(sy, a)["rule"]
     r = sy.ctl("group", "pin", "pod:" + pod, "hv")
-    assert r.returncode != 0 and "running on backend vz" in r.stderr
+    assert r.returncode != 0 and "member(s) on backend vz" in r.stderr
     assert sy.ctl("group", "pin", "pod:" + pod, "nowhere").returncode != 0
     assert "pod:" + pod in ok(sy.ctl("group", "ls"))
     ok(sy.docker("rm", "-f", a))
