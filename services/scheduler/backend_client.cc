@@ -55,6 +55,16 @@ class VmmBackendClient : public BackendClient {
     return response;
   }
 
+  absl::StatusOr<switchyard::vmm::v1::SyncPortsResponse> SyncPorts(
+      const switchyard::vmm::v1::SyncPortsRequest& request) override {
+    grpc::ClientContext context;
+    rpc::SetTimeout(context, absl::Seconds(5));
+    switchyard::vmm::v1::SyncPortsResponse response;
+    grpc::Status status = stub_->SyncPorts(&context, request, &response);
+    if (!status.ok()) return Named(rpc::FromGrpc(status));
+    return response;
+  }
+
  private:
   // Errors from the transport say which backend failed.
   absl::Status Named(const absl::Status& status) {

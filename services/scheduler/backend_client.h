@@ -36,6 +36,9 @@ class BackendClient {
   // A streamed call; the caller writes the request head first.
   virtual std::unique_ptr<EngineStream> OpenStream(grpc::ClientContext& context) = 0;
   virtual absl::StatusOr<switchyard::vmm::v1::GetVmStatusResponse> GetVmStatus() = 0;
+  // Hands the VM manager the whole set of host listeners its VM should have.
+  virtual absl::StatusOr<switchyard::vmm::v1::SyncPortsResponse> SyncPorts(
+      const switchyard::vmm::v1::SyncPortsRequest& request) = 0;
 };
 
 std::unique_ptr<BackendClient> NewVmmBackendClient(std::string name, std::string vmm_socket);

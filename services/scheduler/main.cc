@@ -106,9 +106,13 @@ int main(int argc, char** argv) {
     }
   });
 
+  // Host listeners follow what each guest publishes.
+  core.ports().Run();
+
   int sig = 0;
   sigwait(&signals, &sig);
   stopping = true;
+  core.ports().Shutdown();
   reconciler.join();
   spdlog::info("scheduler stopping on signal {}", sig);
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

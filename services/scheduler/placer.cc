@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/compose/compose_project.h"
 #include "services/scheduler/group_ref.h"
@@ -48,7 +49,37 @@ absl::StatusOr<Decision> Placer::PlaceProject(const std::string& group_id, const
   return d;
 }
 
-absl::StatusOr<PlacedWorkload> Placer::Place(const std::string& platform, const nlohmann::json& spec) {
+absl::StatusOr<PlacedWorkload> Placer::Place(const std::string& platform, const nlohmann::json& spec,
+                                             const std::optional<ResourcePin>& pin) {
+  absl::StatusOr<PlacedWorkload> placed = PlaceInGroup(platform, spec);
+  if (!placed.ok() || !pin.has_value() || placed->decision.backend == pin->backend) return placed;
+  // The network or volume cannot move (it holds data or members), so the
+  // container goes to it if its group and its image allow.
+  if (!placed->group_id.empty()) {
+    placement::GroupState group = groups_.group(placed->group_id);
+    if (group.exists && (group.members > 0 || group.pinned)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot create this container: ", pin->what, " lives on backend ", pin->backend, ", but its group ",
+          group.id, " runs on backend ", group.backend, " and a group never spans backends. Use a ",
+          absl::StartsWith(pin->what, "network") ? "network" : "volume", " of backend ", group.backend,
+          " or move the group there: switchyardctl group pin ", group.id, " ", pin->backend));
+    }
+  }
+  auto [hv, vz] = views_->Get();
+  const placement::BackendView& target = pin->backend == "vz" ? vz : hv;
+  if (!placement::CanRun(settings_.routing, target, placed->decision.arch)) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot create this container: ", pin->what,
+                                                      " lives on backend ", pin->backend, ", but ",
+                                                      placed->decision.rule, " needs backend ",
+                                                      placed->decision.backend));
+  }
+  placed->decision.backend = pin->backend;
+  placed->decision.needs_translation = placed->decision.arch != settings_.routing.native_arch;
+  placed->decision.rule = absl::StrCat(pin->what, " lives on ", pin->backend, " (", placed->decision.rule, ")");
+  return placed;
+}
+
+absl::StatusOr<PlacedWorkload> Placer::PlaceInGroup(const std::string& platform, const nlohmann::json& spec) {
   absl::StatusOr<GroupRef> ref = GroupRefFor(spec);
   if (!ref.ok()) return ref.status();
   const std::string image = spec.is_object() && spec.contains("Image") && spec["Image"].is_string()

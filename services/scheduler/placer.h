@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +27,12 @@ struct PlacedWorkload {
   bool group_is_new = false;
 };
 
+// A network or volume the container names lives only in this VM.
+struct ResourcePin {
+  std::string backend;
+  std::string what;  // "network shop_default", "volume data"
+};
+
 struct PlacerSettings {
   placement::RoutingConfig routing;
   bool allow_mixed_groups = false;  // experimental.mixed_groups
@@ -40,7 +47,9 @@ class Placer {
   Placer(PlacerSettings settings, BackendViews* views, ImagePlatforms* images, GroupDirectory groups)
       : settings_(std::move(settings)), views_(views), images_(images), groups_(std::move(groups)) {}
 
-  absl::StatusOr<PlacedWorkload> Place(const std::string& platform, const nlohmann::json& spec);
+  // `pin`: the VM the container's networks and volumes tie it to, if any.
+  absl::StatusOr<PlacedWorkload> Place(const std::string& platform, const nlohmann::json& spec,
+                                       const std::optional<ResourcePin>& pin = std::nullopt);
   // The backend an image pull lands in.
   absl::StatusOr<placement::Decision> PlacePull(const std::string& platform, const std::string& image);
   // The backend an image of `arch` (from a loaded archive) lands in.
@@ -51,6 +60,7 @@ class Placer {
  private:
   absl::StatusOr<placement::Decision> Alone(const std::string& platform, const std::string& image,
                                             const placement::BackendView& hv, const placement::BackendView& vz);
+  absl::StatusOr<PlacedWorkload> PlaceInGroup(const std::string& platform, const nlohmann::json& spec);
   // A Compose project's first member: the whole project from its files.
   absl::StatusOr<placement::Decision> PlaceProject(const std::string& group_id,
                                                    const std::vector<std::string>& files,

@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "libs/http/api_target.h"
 #include "libs/http/docker_error.h"
+#include "services/scheduler/fan_out.h"
 
 namespace switchyard::scheduler {
 namespace {
@@ -22,31 +23,6 @@ namespace {
 using nlohmann::json;
 
 constexpr char kImageBackendsLabel[] = "io.switchyard.backends";
-
-// Runs `call` against every backend at once; results in backend order.
-template <typename Fn>
-auto OnEachBackend(const std::vector<std::unique_ptr<BackendClient>>& backends, Fn call) {
-  using Result = decltype(call(*backends.front()));
-  // The last backend is asked on this thread: one thread spawn fewer per call.
-  std::vector<std::future<Result>> futures;
-  for (size_t i = 0; i + 1 < backends.size(); ++i) {
-    futures.push_back(std::async(std::launch::async, [&call, b = backends[i].get()] { return call(*b); }));
-  }
-  std::optional<Result> last;
-  if (!backends.empty()) last.emplace(call(*backends.back()));
-  std::vector<Result> results;
-  for (auto& f : futures) results.push_back(f.get());
-  if (last.has_value()) results.push_back(*std::move(last));
-  return results;
-}
-
-EngineReply JsonReply(int status, const json& body) {
-  EngineReply reply;
-  reply.status = status;
-  reply.headers.emplace_back("Content-Type", "application/json");
-  reply.body = body.dump() + "\n";
-  return reply;
-}
 
 std::string StripSlash(const std::string& name) {
   return absl::StartsWith(name, "/") ? name.substr(1) : name;
@@ -80,7 +56,11 @@ SchedulerCore::SchedulerCore(std::vector<std::unique_ptr<BackendClient>> backend
       images_(Raw(backends_), std::move(registry_lookup)),
       placer_(std::move(settings), &views_, &images_,
               GroupDirectory{[this](const std::string& id) { return GroupState(id); },
-                             [this](const std::string& ref) { return GroupOfContainer(ref); }}) {}
+                             [this](const std::string& ref) { return GroupOfContainer(ref); }}),
+      resources_(Raw(backends_), store_, [this](const std::string& ref) { return ResolveContainer(ref); }) {
+  auto [first, last] = EphemeralPortRange();
+  ports_ = std::make_unique<PortKeeper>(Raw(backends_), first, last);
+}
 
 BackendClient* SchedulerCore::Backend(const std::string& name) const {
   for (const auto& b : backends_) {
@@ -150,7 +130,9 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
                             spec["HostConfig"].is_null());
   if (!well_formed) return backends_.front()->Call("POST", target, body);
 
-  absl::StatusOr<PlacedWorkload> placed = placer_.Place(platform, spec);
+  absl::StatusOr<std::optional<ResourcePin>> pin = resources_.PinFor(spec);
+  if (!pin.ok()) return pin.status();
+  absl::StatusOr<PlacedWorkload> placed = placer_.Place(platform, spec, *pin);
   if (!placed.ok()) return placed.status();
   BackendClient* backend = Backend(placed->decision.backend);
   if (backend == nullptr) {
@@ -171,6 +153,8 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
   labels["io.switchyard.group"] = group_id;
   labels["io.switchyard.platform"] = platform;
   labels["io.switchyard.rule"] = placed->decision.rule;
+  // Host ports are one space over both VMs: the guest gets explicit ones.
+  if (absl::Status assigned = ports_->AssignHostPorts(spec, *backend, api_version); !assigned.ok()) return assigned;
   const std::string forwarded = spec.dump();
 
   std::optional<absl::MutexLock> name_lock;
@@ -202,6 +186,7 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
     spdlog::error("container={} backend={} group={} not recorded: {}", id.substr(0, 12), backend->name(), group_id,
                   recorded.ToString());
   }
+  resources_.Settle(spec, *backend, group_id);
   spdlog::info("container={} backend={} group={} created ({})", id.substr(0, 12), backend->name(), group_id,
                placed->decision.rule);
   return reply;
@@ -418,16 +403,15 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteForward(const std::string& meth
     rewritten[1] = resolved->id;
     route.backend = Backend(resolved->backend);
     route.target = http::BuildTarget(t.api_version, EncodedPath(rewritten), t.query);
-    route.handle_whole = (seg.size() == 3 && method == "POST" && (seg[2] == "exec" || seg[2] == "rename")) ||
+    route.handle_whole = (seg.size() == 3 && method == "POST" &&
+                          (seg[2] == "exec" || seg[2] == "rename" || seg[2] == "start" || seg[2] == "restart")) ||
                          (seg.size() == 2 && method == "DELETE");
     return route;
   }
-  if (seg[0] == "networks") {
-    // Answered by the scheduler: a network may exist in both VMs.
-    // connect/disconnect go where the container of their body lives.
-    route.handle_whole = seg.size() == 1 || seg[1] == "create" ||
-                         (seg.size() == 2 && (method == "GET" || method == "DELETE")) ||
-                         (seg.size() == 3 && (seg[2] == "connect" || seg[2] == "disconnect"));
+  if (seg[0] == "networks" || seg[0] == "volumes") {
+    // Answered by the scheduler: a network or volume may exist in both VMs
+    // until a container settles it (SharedResources).
+    route.handle_whole = true;
     return route;
   }
   if (seg[0] == "exec" && seg.size() >= 2) {
@@ -479,9 +463,13 @@ absl::StatusOr<EngineReply> SchedulerCore::ForwardWhole(const ForwardRoute& rout
                                                         const std::string& body) {
   http::ApiTarget t = http::ParseTarget(route.target);
   if (t.segments[0] == "images") return RemoveImage(route);
-  if (t.segments[0] == "networks") return Networks(route, method, body);
+  if (t.segments[0] == "networks") return resources_.Networks(method, route.target, body);
+  if (t.segments[0] == "volumes") return resources_.Volumes(method, route.target, body);
   if (method == "DELETE") return RemoveContainer(route);
   if (t.segments.size() == 3 && t.segments[2] == "exec") return ExecCreate(route, body);
+  if (t.segments.size() == 3 && (t.segments[2] == "start" || t.segments[2] == "restart")) {
+    return ports_->Start(*route.backend, route.target, t.segments[1]);
+  }
   return Rename(route);
 }
 
@@ -532,77 +520,6 @@ absl::StatusOr<EngineReply> SchedulerCore::RemoveImage(const ForwardRoute& route
   }
   if (first_error.has_value()) return *first_error;
   return JsonReply(200, merged);
-}
-
-std::vector<BackendClient*> SchedulerCore::BackendsWithNetwork(const std::string& ref) {
-  const std::string target = absl::StrCat("/networks/", http::UrlEncode(ref));
-  auto replies = OnEachBackend(backends_, [&](BackendClient& b) { return b.Call("GET", target); });
-  std::vector<BackendClient*> found;
-  for (size_t i = 0; i < replies.size(); ++i) {
-    if (replies[i].ok() && replies[i]->status == 200) found.push_back(backends_[i].get());
-  }
-  return found;
-}
-
-absl::StatusOr<EngineReply> SchedulerCore::Networks(const ForwardRoute& route, const std::string& method,
-                                                    const std::string& body) {
-  http::ApiTarget t = http::ParseTarget(route.target);
-  if (t.segments.size() == 1) {  // list: one row per name, the group's VM first
-    auto replies = OnEachBackend(backends_, [&](BackendClient& b) { return b.Call("GET", route.target); });
-    json merged = json::array();
-    std::set<std::string> names;
-    for (auto& reply : replies) {
-      if (!reply.ok()) continue;
-      if (reply->status != 200) return *reply;
-      json list = json::parse(reply->body, nullptr, false);
-      if (!list.is_array()) continue;
-      for (auto& n : list) {
-        if (n.is_object() && names.insert(n.value("Name", "")).second) merged.push_back(std::move(n));
-      }
-    }
-    return JsonReply(200, merged);
-  }
-  if (t.segments[1] == "create") {
-    // A Compose project's network is made before any member is placed: it
-    // goes to the project's VM when known, else to both, so that the
-    // members find it wherever the project lands.
-    json spec = json::parse(body, nullptr, false);
-    std::vector<BackendClient*> targets;
-    if (spec.is_object() && spec["Labels"].is_object() && spec["Labels"]["com.docker.compose.project"].is_string()) {
-      auto group = store_->GetGroup(absl::StrCat("compose:", spec["Labels"]["com.docker.compose.project"].get<std::string>()));
-      if (group.ok() && Backend(group->backend) != nullptr) targets.push_back(Backend(group->backend));
-      if (targets.empty()) targets = Raw(backends_);
-    } else {
-      targets.push_back(route.backend);
-    }
-    std::optional<EngineReply> first;
-    for (BackendClient* b : targets) {
-      absl::StatusOr<EngineReply> reply = b->Call("POST", route.target, body);
-      if (!reply.ok()) return reply.status();
-      if (!first.has_value() || (first->status == 201 && reply->status != 201)) first = *reply;
-    }
-    return *first;
-  }
-  if (t.segments.size() == 3) {
-    json spec = json::parse(body, nullptr, false);
-    if (spec.is_object() && spec["Container"].is_string()) {
-      absl::StatusOr<resolve::Resolution> resolved = ResolveContainer(spec["Container"].get<std::string>());
-      if (!resolved.ok()) return resolved.status();
-      spec["Container"] = resolved->id;
-      return Backend(resolved->backend)->Call(method, route.target, spec.dump());
-    }
-    return route.backend->Call(method, route.target, body);  // dockerd's own error for a bad body
-  }
-  std::vector<BackendClient*> holders = BackendsWithNetwork(t.segments[1]);
-  if (holders.empty()) return route.backend->Call(method, route.target);
-  if (method == "GET") return holders.front()->Call("GET", route.target);
-  std::optional<EngineReply> answer;
-  for (BackendClient* b : holders) {
-    absl::StatusOr<EngineReply> reply = b->Call("DELETE", route.target);
-    if (!reply.ok()) return reply.status();
-    if (!answer.has_value() || reply->status != 204) answer = *reply;
-  }
-  return *answer;
 }
 
 absl::StatusOr<BackendClient*> SchedulerCore::PlaceLoad(const std::string& arch) {

@@ -17,6 +17,8 @@
 #include "services/scheduler/image_platforms.h"
 #include "services/scheduler/image_wants.h"
 #include "services/scheduler/placer.h"
+#include "services/scheduler/port_keeper.h"
+#include "services/scheduler/shared_resources.h"
 
 namespace switchyard::scheduler {
 
@@ -67,6 +69,7 @@ class SchedulerCore {
   absl::Status Reconcile();
 
   const std::vector<std::unique_ptr<BackendClient>>& backends() const { return backends_; }
+  PortKeeper& ports() { return *ports_; }
   BackendClient* Backend(const std::string& name) const;
 
  private:
@@ -79,8 +82,6 @@ class SchedulerCore {
   absl::StatusOr<EngineReply> Rename(const ForwardRoute& route);
   absl::StatusOr<EngineReply> RemoveImage(const ForwardRoute& route);
   absl::StatusOr<EngineReply> RemoveContainer(const ForwardRoute& route);
-  absl::StatusOr<EngineReply> Networks(const ForwardRoute& route, const std::string& method, const std::string& body);
-  std::vector<BackendClient*> BackendsWithNetwork(const std::string& ref);
   absl::StatusOr<std::string> GroupOfContainer(const std::string& ref);
   placement::GroupState GroupState(const std::string& group_id);
   void Remember(const std::string& id, const std::string& backend);
@@ -90,7 +91,9 @@ class SchedulerCore {
   BackendViews views_;
   ImagePlatforms images_;
   Placer placer_;
+  SharedResources resources_;
   ImageWants image_wants_;
+  std::unique_ptr<PortKeeper> ports_;
   // Serializes name checks with the create or rename that takes the name,
   // so two VMs never both accept one name.
   absl::Mutex names_mu_;
