@@ -286,3 +286,58 @@ def test_load_reads_the_archive_arch_and_loads_where_it_will_run(sy, images, tmp
     # A garbage archive gets dockerd's own error, not a crash.
     r = sy.docker("load", input="not a tar")
     assert r.returncode != 0
+
+
+def test_reflection_alone_lists_and_calls_every_scheduler_rpc(sy, images):
+    """grpcurl-style: descriptors from the server's reflection, no generated code."""
+    import base64
+    import time
+    from grpc_probe import call, reflect_service
+    ok(sy.docker("pull", "--platform", ARM64, images.multi))
+    sock = os.path.join(sy.run_dir, "scheduler.sock")
+    pool, service = reflect_service(sock, "switchyard.scheduler.v1.Scheduler")
+    b64 = lambda s: base64.b64encode(s.encode()).decode()
+    unb64 = lambda s: base64.b64decode(s).decode()
+    name, pod = uid("reflected"), uuid.uuid4().hex
+    body = json.dumps({"Image": images.multi, "Cmd": ["sleep", "60"]})
+    now = int(time.time())
+    results = {}
+    # In an order where each call can use what the one before made.
+    order = ["GetVersion", "GetSystemInfo", "GetStatus", "CreateContainer", "ListContainers", "ListImages",
+             "ExplainContainer", "Forward", "StreamEvents", "PinGroup", "ListGroups"]
+    assert sorted(order) == sorted(m.name for m in service.methods), "a scheduler RPC has no call here"
+    requests = {
+        "GetVersion": {"apiVersion": "1.41"},
+        "GetSystemInfo": {"apiVersion": "1.41"},
+        "GetStatus": {},
+        "CreateContainer": {"apiVersion": "1.41", "name": name, "platform": ARM64, "body": b64(body)},
+        "ListContainers": {"apiVersion": "1.41", "query": "all=1"},
+        "ListImages": {"apiVersion": "1.41"},
+        "ExplainContainer": {"container": name},
+        "Forward": [{"request": {"method": "GET", "target": "/v1.41/containers/%s/json" % name}}],
+        "StreamEvents": {"apiVersion": "1.41", "query": "since=%d&until=%d" % (now - 600, now + 1)},
+        "PinGroup": {"group": "pod:" + pod, "backend": "vz"},
+        "ListGroups": {},
+    }
+    try:
+        for m in order:
+            results[m] = call(sock, pool, service.methods_by_name[m], requests[m])
+        assert results["GetVersion"]["status"] == 200
+        assert json.loads(unb64(results["GetVersion"]["body"]))["ApiVersion"] == "1.41"
+        assert "io.switchyard" in unb64(results["GetSystemInfo"]["body"])
+        assert sorted(b["backend"] for b in results["GetStatus"]["backends"]) == ["hv", "vz"]
+        assert results["CreateContainer"]["status"] == 201
+        created = json.loads(unb64(results["CreateContainer"]["body"]))["Id"]
+        assert created in unb64(results["ListContainers"]["body"])
+        assert images.multi in unb64(results["ListImages"]["body"])
+        assert results["ExplainContainer"]["backend"] == "vz" and results["ExplainContainer"]["id"] == created
+        head = results["Forward"][0]["response"]
+        assert head["status"] == 200
+        assert created in "".join(unb64(f["data"]) for f in results["Forward"][1:] if "data" in f)
+        assert results["StreamEvents"][0]["response"]["status"] == 200
+        events = "".join(unb64(f["data"]) for f in results["StreamEvents"][1:] if "data" in f)
+        assert created in events  # its create event, from vz, in the merged stream
+        assert results["PinGroup"]["group"]["backend"] == "vz"
+        assert any(g["id"] == "pod:" + pod for g in results["ListGroups"]["groups"])
+    finally:
+        sy.docker("rm", "-f", name)
