@@ -115,3 +115,42 @@ def test_a_vm_that_fails_to_boot_is_named_and_the_other_serves(registry, images)
     assert down.returncode == 0, down.stderr
     leftovers = host_snapshot().leaked_since(before, s)
     assert not leftovers, leftovers
+
+
+def test_an_invalid_config_stops_up_naming_the_key_and_accepted_values(tmp_path):
+    bad = tmp_path / "switchyard.json"
+    bad.write_text('{"translators": {"vz_enabled": true}, "native_arch": "sparc"}')
+    s = ServiceSet(instance="sy-cfg")
+    try:
+        r = s.switchyard("up", "--config=%s" % bad, check=False, timeout=30)
+        assert r.returncode == 2
+        assert r.stderr.strip() == ('switchyard: invalid config: %s: native_arch: "sparc" is not accepted; '
+                                    'accepted values: "amd64", "arm64", "" (this machine\'s)' % bad)
+        assert not os.path.exists(os.path.join(s.run_dir, "supervisor.pid"))  # nothing started
+    finally:
+        s.down()
+
+
+def test_the_config_file_sets_each_vms_address_pools(registry, images, tmp_path):
+    config = tmp_path / "switchyard.json"
+    config.write_text(json.dumps({"backends": {"vz": {"bip": "10.232.0.1/24", "address_pool": "10.233.0.0/16"}},
+                                  "translators": {"vz_enabled": True}}))
+    before = host_snapshot()
+    s = ServiceSet(registry_port=registry.port, instance="sy-cfg", up_args=["--config=%s" % config])
+    try:
+        s.up()
+        env = dict(os.environ, DOCKER_HOST="unix://" + s.guest_socket("vz"))
+        env.pop("DOCKER_CONTEXT", None)
+        bridge = json.loads(subprocess.run(["docker", "network", "inspect", "bridge"], capture_output=True,
+                                           text=True, env=env, check=True).stdout)
+        assert bridge[0]["IPAM"]["Config"][0]["Subnet"] == "10.232.0.0/24"
+        r = s.docker("network", "create", "cfg-net")
+        assert r.returncode == 0, r.stderr
+        r = s.docker("run", "--rm", "--network", "cfg-net", "--platform", "linux/arm64", images.multi,
+                     "ip", "-4", "-o", "addr", "show", "eth0")
+        assert r.returncode == 0 and " 10.233." in r.stdout, (r.stdout, r.stderr)
+    finally:
+        s.docker("network", "rm", "cfg-net")
+        down = s.down()
+    assert down.returncode == 0, down.stderr
+    assert not host_snapshot().leaked_since(before, s)

@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -21,7 +24,9 @@
 #include "absl/flags/usage.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "libs/config/config.h"
 #include "libs/rpc/unix_channel.h"
 #include "switchyard/scheduler/v1/scheduler.grpc.pb.h"
 #include "tools/switchyard/service_set.h"
@@ -35,6 +40,9 @@ ABSL_FLAG(std::string, instance, "switchyard", "name of this service set on the 
 ABSL_FLAG(bool, translators_vz_enabled, true, "run foreign-arch workloads on vz through its translator");
 ABSL_FLAG(bool, translators_hv_fallback, false, "when vz cannot translate, run foreign-arch workloads on hv's fallback translator");
 ABSL_FLAG(bool, experimental_mixed_groups, false, "allow a Compose project or pod to span both backends");
+ABSL_FLAG(std::string, config, "",
+          "the config file (deploy/switchyard.json documents every key); default /etc/switchyard/switchyard.json "
+          "when it exists. Flags given on the command line override it.");
 ABSL_FLAG(int, timeout, 180, "seconds `up` waits for the service set");
 ABSL_FLAG(bool, context, true, "create/update the docker context `switchyard`");
 
@@ -49,13 +57,53 @@ std::string SelfDir() {
   return exe.substr(0, exe.rfind('/'));
 }
 
-ServiceSetConfig Config() {
-  ServiceSetConfig c{absl::GetFlag(FLAGS_run_dir),       absl::GetFlag(FLAGS_state_dir), SelfDir(),
-                     absl::GetFlag(FLAGS_loopback_forward), absl::GetFlag(FLAGS_socket_group),
-                     absl::GetFlag(FLAGS_native_arch), absl::GetFlag(FLAGS_instance)};
-  c.translators_vz_enabled = absl::GetFlag(FLAGS_translators_vz_enabled);
-  c.translators_hv_fallback = absl::GetFlag(FLAGS_translators_hv_fallback);
-  c.experimental_mixed_groups = absl::GetFlag(FLAGS_experimental_mixed_groups);
+// The command line as given, to tell flags set there from their defaults.
+std::vector<std::string> g_argv;
+
+bool Given(absl::string_view flag) {
+  for (const std::string& arg : g_argv) {
+    for (absl::string_view dashes : {"--", "-"}) {
+      const std::string name = absl::StrCat(dashes, flag);
+      if (arg == name || absl::StartsWith(arg, name + "=") || arg == absl::StrCat(dashes, "no", flag)) return true;
+    }
+  }
+  return false;
+}
+
+// Defaults, then the config file, then flags given on the command line.
+absl::StatusOr<ServiceSetConfig> Config() {
+  std::string path = absl::GetFlag(FLAGS_config);
+  const bool explicit_path = !path.empty();
+  if (!explicit_path) path = "/etc/switchyard/switchyard.json";
+  switchyard::config::Config file;
+  absl::StatusOr<switchyard::config::Config> loaded = switchyard::config::LoadConfig(path);
+  if (loaded.ok()) {
+    file = *loaded;
+  } else if (explicit_path || !absl::IsNotFound(loaded.status())) {
+    return loaded.status();
+  }
+  auto pick = [](absl::string_view flag, auto from_flag, auto from_file) { return Given(flag) ? from_flag : from_file; };
+  file.run_dir = pick("run_dir", absl::GetFlag(FLAGS_run_dir), file.run_dir);
+  file.state_dir = pick("state_dir", absl::GetFlag(FLAGS_state_dir), file.state_dir);
+  file.socket_group = pick("socket_group", absl::GetFlag(FLAGS_socket_group), file.socket_group);
+  file.native_arch = pick("native_arch", absl::GetFlag(FLAGS_native_arch), file.native_arch);
+  file.instance = pick("instance", absl::GetFlag(FLAGS_instance), file.instance);
+  file.translators_vz_enabled =
+      pick("translators_vz_enabled", absl::GetFlag(FLAGS_translators_vz_enabled), file.translators_vz_enabled);
+  file.translators_hv_fallback =
+      pick("translators_hv_fallback", absl::GetFlag(FLAGS_translators_hv_fallback), file.translators_hv_fallback);
+  file.experimental_mixed_groups = pick("experimental_mixed_groups", absl::GetFlag(FLAGS_experimental_mixed_groups),
+                                        file.experimental_mixed_groups);
+  const std::string origin = loaded.ok() ? absl::StrCat(path, " and flags") : "flags";
+  if (absl::Status valid = switchyard::config::Validate(file, origin); !valid.ok()) return valid;
+
+  ServiceSetConfig c{file.run_dir,  file.state_dir,   SelfDir(),   absl::GetFlag(FLAGS_loopback_forward),
+                     file.socket_group, file.native_arch, file.instance};
+  c.translators_vz_enabled = file.translators_vz_enabled;
+  c.translators_hv_fallback = file.translators_hv_fallback;
+  c.experimental_mixed_groups = file.experimental_mixed_groups;
+  c.hv = file.hv;
+  c.vz = file.vz;
   return c;
 }
 
@@ -214,20 +262,67 @@ int Down(const ServiceSetConfig& config) {
   return 0;
 }
 
+// Runs one service of the set in the foreground, as launchd or systemd
+// start it: the same argv as `up`, from the same config. Waits first for the
+// sockets of the services it talks to (start ordering on socket readiness,
+// which launchd cannot express), then execs.
+int Run(const ServiceSetConfig& config, const std::string& service) {
+  const std::vector<switchyard::cli::ServiceSpec> specs = switchyard::cli::ServiceSpecs(config);
+  auto it = std::find_if(specs.begin(), specs.end(), [&](const auto& s) { return s.name == service; });
+  if (it == specs.end()) {
+    std::vector<std::string> names;
+    for (const auto& s : specs) names.push_back(s.name);
+    std::cerr << "switchyard: no service \"" << service << "\"; services: " << absl::StrJoin(names, ", ") << "\n";
+    return 2;
+  }
+  ::mkdir(config.run_dir.c_str(), 0700);
+  ::chmod(config.run_dir.c_str(), 0700);
+  std::vector<std::string> needs;
+  if (service == "scheduler") needs = {"vmm-hv.sock", "vmm-vz.sock"};
+  if (service == "gateway") needs = {"scheduler.sock"};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(absl::GetFlag(FLAGS_timeout));
+  for (const std::string& sock : needs) {
+    const std::string path = absl::StrCat(config.run_dir, "/", sock);
+    struct stat st {};
+    while (!(::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        // Start anyway: the service reports the missing peer itself.
+        std::cerr << "switchyard: " << path << " did not appear; starting " << service << " anyway\n";
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  std::vector<char*> argv;
+  for (const std::string& a : it->argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
+  std::cerr << "switchyard: cannot run " << it->argv[0] << ": " << std::strerror(errno) << "\n";
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("switchyard up|down|status [flags]");
+  g_argv.assign(argv, argv + argc);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() != 2) {
-    std::cerr << "usage: switchyard up|down|status [--run_dir=…] [--state_dir=…]\n";
+  const std::string command = args.size() >= 2 ? args[1] : "";
+  if (args.size() != (command == "run" ? 3u : 2u)) {
+    std::cerr << "usage: switchyard up|down|status|run SERVICE [--config=…] [--run_dir=…] [--state_dir=…]\n";
     return 2;
   }
-  const std::string command = args[1];
-  const ServiceSetConfig config = Config();
-  if (command == "up") return Up(config);
-  if (command == "down") return Down(config);
-  if (command == "status") return Status(config);
-  std::cerr << "switchyard: unknown command \"" << command << "\"\n";
-  return 2;
+  if (command != "up" && command != "down" && command != "status" && command != "run") {
+    std::cerr << "switchyard: unknown command \"" << command << "\"\n";
+    return 2;
+  }
+  const absl::StatusOr<ServiceSetConfig> config = Config();
+  if (!config.ok()) {
+    std::cerr << "switchyard: invalid config: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (command == "up") return Up(*config);
+  if (command == "down") return Down(*config);
+  if (command == "run") return Run(*config, args[2]);
+  return Status(*config);
 }

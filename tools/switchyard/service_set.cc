@@ -55,20 +55,16 @@ void WritePid(const std::string& path, pid_t pid) {
 
 std::vector<ServiceSpec> ServiceSpecs(const ServiceSetConfig& c) {
   std::vector<ServiceSpec> specs;
-  struct Vm {
-    const char* name;
-    const char* bip;
-    const char* pool;
-  };
-  // Disjoint address pools, so container subnets never overlap across VMs.
-  for (const Vm& vm : {Vm{"hv", "10.210.0.1/24", "10.211.0.0/16"}, Vm{"vz", "10.220.0.1/24", "10.221.0.0/16"}}) {
-    specs.push_back({absl::StrCat("vmm-", vm.name),
-                     {absl::StrCat(c.bin_dir, "/switchyard-vmm"), absl::StrCat("--backend=", vm.name),
-                      "--driver=sandbox", absl::StrCat("--run_dir=", c.run_dir),
-                      absl::StrCat("--state_dir=", c.state_dir, "/vms/", vm.name),
+  // Disjoint address pools (checked by config::Validate), so container
+  // subnets never overlap across VMs.
+  for (const auto& [name, vm] : {std::pair<std::string, const config::BackendConfig&>{"hv", c.hv}, {"vz", c.vz}}) {
+    specs.push_back({absl::StrCat("vmm-", name),
+                     {absl::StrCat(c.bin_dir, "/switchyard-vmm"), absl::StrCat("--backend=", name),
+                      absl::StrCat("--driver=", vm.driver), absl::StrCat("--run_dir=", c.run_dir),
+                      absl::StrCat("--state_dir=", c.state_dir, "/vms/", name),
                       absl::StrCat("--agent_bin=", c.bin_dir, "/switchyard-agent"),
-                      absl::StrCat("--bip=", vm.bip), absl::StrCat("--default_address_pool=", vm.pool),
-                      absl::StrCat("--cgroup_parent=/", c.instance, "-", vm.name),
+                      absl::StrCat("--bip=", vm.bip), absl::StrCat("--default_address_pool=", vm.address_pool),
+                      absl::StrCat("--cgroup_parent=/", c.instance, "-", name),
                       absl::StrCat("--loopback_forward=", c.loopback_forward)},
                      40});
   }

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "libs/config/config.h"
+
 namespace switchyard::cli {
 
 // Where a service set lives and how its VMs are laid out.
@@ -18,6 +20,9 @@ struct ServiceSetConfig {
   bool translators_vz_enabled = true;
   bool translators_hv_fallback = false;
   bool experimental_mixed_groups = false;
+  // Driver and disjoint address pools of each VM.
+  switchyard::config::BackendConfig hv = switchyard::config::Config{}.hv;
+  switchyard::config::BackendConfig vz = switchyard::config::Config{}.vz;
 };
 
 struct ServiceSpec {
