@@ -24,8 +24,13 @@ bool HttpConnection::ReadRequest(Request& request) {
   beast::error_code ec;
   bhttp::read_header(socket_, buffer_, *parser_, ec);
   if (ec) {
-    if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
-        ec != asio::error::connection_reset) {
+    if (ec == bhttp::error::header_limit) {
+      // Go's net/http answer to a head over its 1 MiB default, as dockerd gives.
+      WriteRaw(
+          "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Connection: close\r\n\r\n431 Request Header Fields Too Large");
+    } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
+               ec != asio::error::connection_reset) {
       // What Go's net/http answers to a request it cannot parse.
       WriteRaw(
           "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"

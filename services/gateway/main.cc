@@ -12,11 +12,14 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "libs/rpc/unix_channel.h"
+#include "libs/http/docker_error.h"
+#include "services/gateway/connection_limit.h"
 #include "services/gateway/router.h"
 #include "switchyard/scheduler/v1/scheduler.grpc.pb.h"
 
 ABSL_FLAG(std::string, run_dir, "/run/switchyard", "private run directory holding the scheduler socket");
 ABSL_FLAG(std::string, socket, "", "the Docker API socket; default <run_dir>/docker.sock");
+ABSL_FLAG(int, max_connections, 512, "connections served at once; more are answered 503 and closed");
 ABSL_FLAG(std::string, socket_group, "", "group owning the Docker socket (mode 0660); empty: root's");
 
 int main(int argc, char** argv) {
@@ -68,12 +71,24 @@ int main(int argc, char** argv) {
     std::_Exit(0);
   }).detach();
 
+  switchyard::gateway::ConnectionLimit limit(absl::GetFlag(FLAGS_max_connections));
   for (;;) {
     boost::asio::local::stream_protocol::socket socket(io);
     acceptor.accept(socket, ec);
     if (ec) continue;
-    std::thread([s = std::move(socket), &scheduler]() mutable {
+    if (!limit.TryAcquire()) {
+      // Answered without reading the request: the client learns why at once.
+      const std::string body = switchyard::http::ErrorBody(
+          absl::StrCat("too many concurrent connections to switchyard (limit ", limit.max(), "); try again"));
+      const std::string answer = absl::StrCat("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                              "Content-Length: ", body.size(), "\r\nConnection: close\r\n\r\n", body);
+      boost::asio::write(socket, boost::asio::buffer(answer), ec);
+      socket.close(ec);
+      continue;
+    }
+    std::thread([s = std::move(socket), &scheduler, &limit]() mutable {
       switchyard::gateway::ServeConnection(std::move(s), *scheduler);
+      limit.Release();
     }).detach();
   }
 }

@@ -1,6 +1,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "libs/http/docker_error.h"
 #include "services/gateway/frame_writer.h"
 #include "services/gateway/routes/routes.h"
 
@@ -14,7 +16,13 @@ bool CreateContainer(HttpConnection& conn, const Request& request, SchedulerStub
   sv1::CreateContainerRequest rpc_request;
   std::string body;
   if (!conn.ReadWholeBody(body, kMaxJsonBody)) {
-    conn.WriteError(absl::InvalidArgumentError("request body is too large or broken"));
+    if (body.size() > kMaxJsonBody) {
+      conn.WriteWhole(413, {{"Content-Type", "application/json"}},
+                      http::ErrorBody(absl::StrCat("request body is larger than ", kMaxJsonBody,
+                                                   " bytes, the limit for a container create")));
+    } else {
+      conn.WriteError(absl::InvalidArgumentError("request body ended before its declared length"));
+    }
     return false;
   }
   rpc_request.set_api_version(request.api.api_version);

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 namespace switchyard::gateway {
 namespace {
 
@@ -114,4 +116,24 @@ TEST_CASE("responses: whole, chunked and error bodies", "[gateway][unit]") {
                   "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
 }
 
+}  // namespace switchyard::gateway
+
+namespace switchyard::gateway {
+namespace {
+
+TEST_CASE("a head over 1 MiB gets Go's 431 and no request", "[gateway][unit]") {
+  Pair p;
+  std::thread sender([&] {
+    const std::string big = "GET /_ping HTTP/1.1\r\nHost: docker\r\nX-Big: " + std::string(2 << 20, 'a') + "\r\n\r\n";
+    boost::system::error_code ec;  // the server stops reading and closes: the write fails, as it should
+    asio::write(p.client, asio::buffer(big), ec);
+  });
+  Request r;
+  CHECK_FALSE(p.server->ReadRequest(r));
+  std::string answer = p.ReceiveAll();  // closes the server side, so the sender ends too
+  sender.join();
+  CHECK(answer.rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0) == 0);
+}
+
+}  // namespace
 }  // namespace switchyard::gateway

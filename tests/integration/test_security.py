@@ -1,0 +1,90 @@
+"""Issue 5, security: what the Docker socket refuses, and what the service
+set never exposes."""
+
+import glob
+import json
+import os
+import socket
+
+from harness import http, parse_response
+
+
+def raw(path, data, timeout=10):
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        try:
+            s.sendall(data)
+        except OSError:
+            pass  # the server may answer and close before reading everything
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+
+
+def test_an_oversize_head_gets_431(sy):
+    answer = raw(sy.socket, b"GET /_ping HTTP/1.1\r\nHost: docker\r\nX-Big: " + b"a" * (2 << 20) + b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"), answer[:200]
+
+
+def test_an_oversize_create_body_gets_413_with_a_clear_message(sy):
+    body = json.dumps({"Image": "x", "Env": ["A=" + "b" * (17 << 20)]}).encode()
+    head = ("POST /v1.41/containers/create HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+            "Content-Length: %d\r\n\r\n" % len(body)).encode()
+    status, _, reply = parse_response(raw(sy.socket, head + body))
+    assert status == 413
+    assert "larger than 16777216 bytes" in json.loads(reply)["message"]
+    assert http(sy.socket, "GET", "/_ping")[0] == 200  # and it still serves
+
+
+def test_too_many_concurrent_connections_get_503_and_the_rest_still_work(sy):
+    held = []
+    try:
+        for _ in range(512):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sy.socket)
+            held.append(s)
+        answer = raw(sy.socket, b"GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n")
+        status, _, body = parse_response(answer)
+        assert status == 503
+        assert "too many concurrent connections" in json.loads(body)["message"]
+    finally:
+        for s in held:
+            s.close()
+    import time
+    deadline = time.time() + 10
+    while time.time() < deadline and http(sy.socket, "GET", "/_ping")[0] != 200:
+        time.sleep(0.1)
+    assert http(sy.socket, "GET", "/_ping")[0] == 200
+
+
+def test_no_service_listens_on_tcp_unless_a_port_is_published(sy):
+    pids = {name: sy.pid(name) for name in ("gateway", "scheduler", "vmm-hv", "vmm-vz")}
+    inodes = {}
+    for name, pid in pids.items():
+        for fd in glob.glob("/proc/%d/fd/*" % pid):
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes[target[8:-1]] = name
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A" and cols[9] in inodes:  # LISTEN
+                    listening.append((inodes[cols[9]], cols[1]))
+    published = sy.docker("ps", "--format", "{{.Ports}}").stdout.strip()
+    if not published:
+        assert listening == [], listening
+    else:
+        assert all(name.startswith("vmm-") for name, _ in listening), listening
