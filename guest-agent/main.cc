@@ -24,6 +24,7 @@
 #include "guest-agent/capabilities.h"
 #include "guest-agent/dockerd_supervisor.h"
 #include "guest-agent/loopback_forwarder.h"
+#include "guest-agent/tunnel_server.h"
 #include "libs/rpc/unix_server.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
@@ -31,6 +32,8 @@
 ABSL_FLAG(std::string, backend, "", "Backend this VM serves (hv or vz), for logs.");
 ABSL_FLAG(std::string, state_dir, "", "The VM's state directory (dockerd data, exec root, socket, logs).");
 ABSL_FLAG(std::string, socket, "", "Agent gRPC Unix socket (stands in for vsock port 1024). Default <state_dir>/agent.sock.");
+ABSL_FLAG(std::string, tunnel_socket, "",
+          "Raw port-tunnel Unix socket (stands in for vsock port 1025). Default <state_dir>/tunnel.sock.");
 ABSL_FLAG(std::string, dockerd, "/usr/sbin/dockerd", "dockerd binary.");
 ABSL_FLAG(std::string, bip, "", "dockerd --bip (bridge address/prefix).");
 ABSL_FLAG(std::string, default_address_pool, "", "Base of dockerd's --default-address-pool (size 24).");
@@ -96,6 +99,8 @@ int Main() {
   }
   std::string socket = absl::GetFlag(FLAGS_socket);
   if (socket.empty()) socket = config.state_dir + "/agent.sock";
+  std::string tunnel_socket = absl::GetFlag(FLAGS_tunnel_socket);
+  if (tunnel_socket.empty()) tunnel_socket = config.state_dir + "/tunnel.sock";
   auto ports = ParsePorts(absl::GetFlag(FLAGS_loopback_forward));
   if (!ports.ok()) {
     spdlog::error("--loopback_forward: {}", std::string(ports.status().message()));
@@ -150,10 +155,16 @@ int Main() {
   LoopbackForwarder forwarder;
   if (auto st = forwarder.Start(*ports); !st.ok()) spdlog::error("loopback forwarding: {}", std::string(st.message()));
 
+  // Port tunnels from the VM manager; ready before the agent answers, so a
+  // manager that sees the agent up can tunnel at once.
+  TunnelServer tunnels;
+  if (auto st = tunnels.Start(tunnel_socket); !st.ok()) spdlog::error("port tunnels: {}", std::string(st.message()));
+
   AgentService service(caps, &supervisor);
   auto server = rpc::StartUnixServer(socket, {&service});
   if (!server.ok()) {
     spdlog::error("cannot serve on {}: {}", socket, std::string(server.status().message()));
+    tunnels.Stop();
     supervisor.Stop(absl::Seconds(15));
     return 1;
   }
@@ -164,6 +175,7 @@ int Main() {
   }
   spdlog::info("signal {}: shutting down", sig);
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  tunnels.Stop();
   forwarder.Stop();
   supervisor.Stop(absl::Seconds(15));
   ::unlink(socket.c_str());

@@ -198,6 +198,8 @@ SandboxDriver::~SandboxDriver() {
 
 std::string SandboxDriver::AgentEndpoint() const { return (fs::path(spec_.state_dir) / "agent.sock").string(); }
 
+std::string SandboxDriver::TunnelEndpoint() const { return (fs::path(spec_.state_dir) / "tunnel.sock").string(); }
+
 absl::Status SandboxDriver::Boot(const VmSpec& spec) {
   if (agent_pid_ > 0) return absl::FailedPreconditionError("VM already running");
   spec_ = spec;
@@ -210,6 +212,7 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
   fs::create_directories(etc_docker, ec);
   std::string agent_socket = AgentEndpoint();
   ::unlink(agent_socket.c_str());
+  ::unlink(TunnelEndpoint().c_str());
 
   ChildSetup setup;
   setup.hostname = spec.hostname.empty() ? absl::StrCat("switchyard-", spec.backend) : spec.hostname;
@@ -328,6 +331,7 @@ absl::Status SandboxDriver::Stop(absl::Duration grace) {
   KillSlirp();
   RemoveCgroups();
   ::unlink(AgentEndpoint().c_str());
+  ::unlink(TunnelEndpoint().c_str());
   spdlog::info("vmm[{}] sandbox VM stopped", spec_.backend);
   return absl::OkStatus();
 }

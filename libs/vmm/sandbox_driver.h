@@ -24,6 +24,8 @@ class SandboxDriver : public VmDriver {
   bool IsRunning() override;
   std::string ExitReason() const override { return exit_reason_; }
   std::string AgentEndpoint() const override;
+  // <state_dir>/tunnel.sock: the agent's default, standing in for vsock 1025.
+  std::string TunnelEndpoint() const override;
 
  private:
   void KillSlirp();

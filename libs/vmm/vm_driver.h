@@ -47,6 +47,12 @@ class VmDriver {
   // Where the guest agent's gRPC endpoint is (a Unix socket path in the
   // sandbox, standing in for vsock port 1024).
   virtual std::string AgentEndpoint() const = 0;
+  // Where the guest agent's raw port-tunnel endpoint is (libs/tunnel): a
+  // Unix socket path in the sandbox. In a real VM it is vsock port 1025,
+  // reached through the hypervisor's socket device (vfkit/krunkit expose a
+  // vsock port as a host Unix socket, so a path still fits); a driver whose
+  // transport needs a handshake will want a dial function here instead.
+  virtual std::string TunnelEndpoint() const = 0;
 };
 
 }  // namespace switchyard::vmm

@@ -10,6 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "guest-agent/loopback_forwarder.h"
 #include "libs/rpc/unix_server.h"
 #include "libs/vmm/sandbox_driver.h"
@@ -27,6 +28,8 @@ ABSL_FLAG(std::string, default_address_pool, "", "Base of the guest dockerd's de
 ABSL_FLAG(std::string, cgroup_parent, "", "Guest dockerd --cgroup-parent (default /switchyard-<backend>).");
 ABSL_FLAG(std::string, loopback_forward, "", "Comma list of host loopback TCP ports visible on the guest's loopback.");
 ABSL_FLAG(std::string, insecure_registries, "", "Comma list of registries the guest dockerd may use over HTTP.");
+ABSL_FLAG(absl::Duration, udp_flow_idle, absl::Seconds(60),
+          "A forwarded UDP flow silent this long is closed (its guest socket too).");
 
 namespace switchyard::vmm {
 namespace {
@@ -91,7 +94,11 @@ int Main() {
   ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  VmManagerService service(std::make_unique<SandboxDriver>(), spec, UnixAgentConnector());
+  VmManagerOptions options;
+  options.ports.udp_idle_timeout = absl::GetFlag(FLAGS_udp_flow_idle);
+  // Published ports are bound by SyncPorts calls from the scheduler; Shutdown
+  // below closes every listener and tunneled connection before the VM stops.
+  VmManagerService service(std::make_unique<SandboxDriver>(), spec, UnixAgentConnector(), options);
   auto server = rpc::StartUnixServer(socket, {&service});
   if (!server.ok()) {
     spdlog::error("vmm[{}]: {}", backend, std::string(server.status().message()));

@@ -10,6 +10,7 @@
 #include "libs/relay/stream_relay.h"
 #include "libs/rpc/status_grpc.h"
 #include "libs/rpc/unix_channel.h"
+#include "libs/tunnel/sockets.h"
 #include "spdlog/spdlog.h"
 
 namespace switchyard::vmm {
@@ -46,13 +47,19 @@ void VmManagerService::Redial() {
 
 VmManagerService::VmManagerService(std::unique_ptr<VmDriver> driver, VmSpec spec, AgentConnector connector,
                                    VmManagerOptions options)
-    : driver_(std::move(driver)), spec_(std::move(spec)), connector_(std::move(connector)), options_(options) {}
+    : driver_(std::move(driver)),
+      spec_(std::move(spec)),
+      connector_(std::move(connector)),
+      options_(options),
+      ports_(spec_.backend, [this] { return DialTunnel(); }, options.ports) {}
 
 VmManagerService::~VmManagerService() { Shutdown(); }
 
 void VmManagerService::Start() { thread_ = std::thread([this] { Run(); }); }
 
 void VmManagerService::Shutdown() {
+  // Listeners first: nothing new should reach a VM that is going away.
+  ports_.Shutdown();
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
@@ -133,6 +140,7 @@ bool VmManagerService::BootOnce() {
   {
     absl::MutexLock lock(&mu_);
     vm_pid_ = driver_->Pid();
+    tunnel_endpoint_ = driver_->TunnelEndpoint();
     agent_ = connector_(driver_->AgentEndpoint());
   }
   // The agent needs a moment to listen: retry, bounded.
@@ -212,6 +220,43 @@ void VmManagerService::Run() {
   error_ = "VM stopped";
   agent_reachable_ = false;
   vm_pid_ = 0;
+}
+
+absl::StatusOr<int> VmManagerService::DialTunnel() {
+  std::string endpoint;
+  {
+    // Tunnels only while the agent answers: a booting or dead VM refuses
+    // them at once instead of after a connect timeout.
+    absl::MutexLock lock(&mu_);
+    if (!agent_reachable_ || tunnel_endpoint_.empty()) {
+      return absl::UnavailableError(absl::StrCat("backend ", spec_.backend, " is not running"));
+    }
+    endpoint = tunnel_endpoint_;
+  }
+  return tunnel::ConnectUnix(endpoint);
+}
+
+grpc::Status VmManagerService::SyncPorts(grpc::ServerContext*, const pb::SyncPortsRequest* request,
+                                         pb::SyncPortsResponse* response) {
+  std::vector<ForwardedPort> ports;
+  ports.reserve(request->ports_size());
+  for (const pb::PublishedPort& p : request->ports()) {
+    ports.push_back({p.protocol(), p.host_ip(), p.host_port(), p.guest_ip(), p.guest_port(), p.container_id()});
+  }
+  SyncResult result = ports_.Sync(ports);
+  for (const PortFailure& f : result.failures) {
+    pb::PortFailure* failure = response->add_failures();
+    pb::PublishedPort* port = failure->mutable_port();
+    port->set_protocol(f.port.protocol);
+    port->set_host_ip(f.port.host_ip);
+    port->set_host_port(f.port.host_port);
+    port->set_guest_ip(f.port.guest_ip);
+    port->set_guest_port(f.port.guest_port);
+    port->set_container_id(f.port.container_id);
+    failure->set_error(f.error);
+  }
+  response->set_bound(result.bound);
+  return grpc::Status::OK;
 }
 
 grpc::Status VmManagerService::GetVmStatus(grpc::ServerContext*, const pb::GetVmStatusRequest*,

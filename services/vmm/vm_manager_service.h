@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/vmm/vm_driver.h"
+#include "services/vmm/port_forwarder.h"
 #include "switchyard/agent/v1/agent.grpc.pb.h"
 #include "switchyard/vmm/v1/vmm.grpc.pb.h"
 
@@ -24,10 +25,12 @@ struct VmManagerOptions {
   absl::Duration poll_interval = absl::Seconds(1);
   absl::Duration stop_grace = absl::Seconds(25);
   absl::Duration max_reboot_backoff = absl::Seconds(30);
+  PortForwarderOptions ports;
 };
 
 // Boots one VM through its driver, watches it (rebooting with backoff when
-// it dies), reports its state, and relays engine calls to its agent.
+// it dies), reports its state, relays engine calls to its agent, and owns
+// the host listeners of the VM's published ports.
 class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
  public:
   VmManagerService(std::unique_ptr<VmDriver> driver, VmSpec spec, AgentConnector connector,
@@ -36,7 +39,8 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
 
   // Starts booting and watching in the background.
   void Start();
-  // Stops the VM (gracefully) and the watcher. Idempotent.
+  // Closes every port listener, stops the VM (gracefully) and the watcher.
+  // Idempotent.
   void Shutdown();
 
   grpc::Status GetVmStatus(grpc::ServerContext* context, const switchyard::vmm::v1::GetVmStatusRequest* request,
@@ -46,6 +50,8 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
                                                    switchyard::types::v1::EngineFrame>* stream) override;
   grpc::Status EngineExchange(grpc::ServerContext* context, const switchyard::types::v1::DockerRequest* request,
                               switchyard::types::v1::DockerReply* reply) override;
+  grpc::Status SyncPorts(grpc::ServerContext* context, const switchyard::vmm::v1::SyncPortsRequest* request,
+                         switchyard::vmm::v1::SyncPortsResponse* response) override;
 
  private:
   // The agent stub while the VM serves, else UNAVAILABLE naming the backend.
@@ -60,6 +66,8 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
   void Watch();
   // One GetInfo; updates state from it. Returns whether the agent answered.
   bool Poll(absl::Duration timeout, std::string* error);
+  // A raw stream to the agent's tunnel endpoint, for the port forwarder.
+  absl::StatusOr<int> DialTunnel();
   // Replaces the agent connection with a freshly dialed one.
   void Redial();
   void SetState(switchyard::vmm::v1::VmState state, std::string error);
@@ -79,6 +87,11 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
   std::shared_ptr<switchyard::agent::v1::GuestAgent::StubInterface> agent_ ABSL_GUARDED_BY(mu_);
   switchyard::agent::v1::GetInfoResponse info_ ABSL_GUARDED_BY(mu_);
   int64_t vm_pid_ ABSL_GUARDED_BY(mu_) = 0;
+  // Read by tunnel dials on connection threads; the driver is not.
+  std::string tunnel_endpoint_ ABSL_GUARDED_BY(mu_);
+
+  // Last: its connection threads dial through this service.
+  PortForwarder ports_;
 };
 
 }  // namespace switchyard::vmm

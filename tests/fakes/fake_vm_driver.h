@@ -43,6 +43,10 @@ class FakeVmDriver : public VmDriver {
     absl::MutexLock lock(&mu_);
     return agent_endpoint_;
   }
+  std::string TunnelEndpoint() const override {
+    absl::MutexLock lock(&mu_);
+    return tunnel_endpoint_;
+  }
 
   // Scripting.
   void Crash(std::string reason) {
@@ -57,6 +61,10 @@ class FakeVmDriver : public VmDriver {
   void set_agent_endpoint(std::string endpoint) {
     absl::MutexLock lock(&mu_);
     agent_endpoint_ = std::move(endpoint);
+  }
+  void set_tunnel_endpoint(std::string endpoint) {
+    absl::MutexLock lock(&mu_);
+    tunnel_endpoint_ = std::move(endpoint);
   }
   // Observations.
   std::vector<VmSpec> boots() const {
@@ -77,6 +85,7 @@ class FakeVmDriver : public VmDriver {
   pid_t pid_ = 4242;
   std::string exit_reason_ ABSL_GUARDED_BY(mu_);
   std::string agent_endpoint_ ABSL_GUARDED_BY(mu_) = "/nonexistent/agent.sock";
+  std::string tunnel_endpoint_ ABSL_GUARDED_BY(mu_) = "/nonexistent/tunnel.sock";
 };
 
 }  // namespace switchyard::vmm

@@ -1,5 +1,7 @@
 #include "services/vmm/vm_manager_service.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -114,4 +116,44 @@ TEST_CASE("VM state follows the agent's engine and the VM's life", "[vmm][unit]"
   service.Shutdown();
   (*server)->Shutdown();
   fs::remove_all(dir);
+}
+
+TEST_CASE("SyncPorts binds host listeners and reports failures in dockerd's words", "[vmm][unit]") {
+  switchyard::vmm::VmSpec spec;
+  spec.backend = "hv";
+  // Not started: listeners bind anyway, tunnels are refused until the VM runs.
+  VmManagerService service(std::make_unique<FakeVmDriver>(), spec, switchyard::vmm::UnixAgentConnector(),
+                           FastOptions());
+  int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(taken, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(::listen(taken, 1) == 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(taken, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+
+  pb::SyncPortsRequest request;
+  auto* busy = request.add_ports();
+  busy->set_protocol("tcp");
+  busy->set_host_ip("127.0.0.1");
+  busy->set_host_port(port);
+  busy->set_guest_port(80);
+  busy->set_container_id("abc");
+  auto* udp = request.add_ports();
+  udp->set_protocol("udp");
+  udp->set_host_ip("127.0.0.1");
+  udp->set_host_port(port);  // UDP and TCP ports are separate spaces
+  udp->set_guest_port(53);
+  pb::SyncPortsResponse response;
+  REQUIRE(service.SyncPorts(nullptr, &request, &response).ok());
+  REQUIRE(response.bound() == 1);
+  REQUIRE(response.failures_size() == 1);
+  REQUIRE(response.failures(0).port().host_port() == port);
+  REQUIRE(response.failures(0).port().container_id() == "abc");
+  REQUIRE(response.failures(0).error() ==
+          "listen tcp4 127.0.0.1:" + std::to_string(port) + ": bind: address already in use");
+  ::close(taken);
+  service.Shutdown();
 }

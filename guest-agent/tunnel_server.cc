@@ -1,0 +1,103 @@
+#include "guest-agent/tunnel_server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "guest-agent/guest_address.h"
+#include "libs/tunnel/datagram_relay.h"
+#include "libs/tunnel/sockets.h"
+#include "libs/tunnel/splice_pump.h"
+#include "libs/tunnel/tunnel_header.h"
+#include "spdlog/spdlog.h"
+
+namespace switchyard::agent {
+
+TunnelServer::~TunnelServer() { Stop(); }
+
+absl::Status TunnelServer::Start(const std::string& socket_path) {
+  auto fd = tunnel::ListenUnix(socket_path);
+  if (!fd.ok()) return fd.status();
+  socket_path_ = socket_path;
+  listen_fd_ = *fd;
+  acceptor_ = std::thread([this] { AcceptLoop(); });
+  spdlog::info("serving port tunnels on {}", socket_path);
+  return absl::OkStatus();
+}
+
+void TunnelServer::Stop() {
+  if (listen_fd_ < 0) return;
+  ::shutdown(listen_fd_, SHUT_RDWR);  // wakes accept()
+  if (acceptor_.joinable()) acceptor_.join();
+  ::close(listen_fd_);
+  listen_fd_ = -1;
+  ::unlink(socket_path_.c_str());
+  tunnels_.StopAll();
+}
+
+void TunnelServer::AcceptLoop() {
+  while (true) {
+    int stream = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (stream < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: back off rather than spin; tunnels will close.
+        spdlog::warn("tunnel accept: {}", tunnel::ErrnoText(errno));
+        ::usleep(100 * 1000);
+        continue;
+      }
+      return;  // shut down by Stop()
+    }
+    tunnels_.Watch(stream);
+    bool spawned = tunnels_.Spawn([this, stream] {
+      Serve(stream);
+      tunnels_.Unwatch(stream);
+      ::close(stream);
+    });
+    if (!spawned) {
+      tunnels_.Unwatch(stream);
+      ::close(stream);
+    }
+  }
+}
+
+void TunnelServer::Serve(int stream) {
+  absl::StatusOr<tunnel::TunnelTarget> target;
+  absl::StatusOr<std::string> line = tunnel::ReadLine(stream, tunnel::kMaxLineLength, options_.header_timeout);
+  if (line.ok()) {
+    target = tunnel::ParseHeader(*line);
+  } else {
+    target = line.status();
+  }
+  if (!target.ok()) {
+    spdlog::warn("tunnel refused: {}", std::string(target.status().message()));
+    (void)tunnel::WriteAll(stream, tunnel::FormatReply(target.status()));
+    return;
+  }
+  const bool tcp = target->protocol == tunnel::Protocol::kTcp;
+  const std::string ip = GuestDialAddress(target->ip);
+  absl::StatusOr<int> peer = tunnel::Dial(tcp ? SOCK_STREAM : SOCK_DGRAM, ip, target->port, options_.dial_timeout);
+  if (!peer.ok()) {
+    spdlog::warn("tunnel failed: {}", std::string(peer.status().message()));
+    (void)tunnel::WriteAll(stream, tunnel::FormatReply(peer.status()));
+    return;
+  }
+  tunnels_.Watch(*peer);
+  if (tunnel::WriteAll(stream, tunnel::FormatReply(absl::OkStatus())).ok()) {
+    if (tcp) {
+      int one = 1;
+      ::setsockopt(*peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      (void)tunnel::SpliceBoth(stream, *peer);
+    } else {
+      (void)tunnel::RelayDatagrams(stream, *peer);
+    }
+  }
+  tunnels_.Unwatch(*peer);
+  ::close(*peer);
+}
+
+}  // namespace switchyard::agent
