@@ -57,7 +57,8 @@ SchedulerCore::SchedulerCore(std::vector<std::unique_ptr<BackendClient>> backend
       placer_(std::move(settings), &views_, &images_,
               GroupDirectory{[this](const std::string& id) { return GroupState(id); },
                              [this](const std::string& ref) { return GroupOfContainer(ref); }}),
-      resources_(Raw(backends_), store_, [this](const std::string& ref) { return ResolveContainer(ref); }) {
+      resources_(Raw(backends_), store_, [this](const std::string& ref) { return ResolveContainer(ref); }),
+      image_records_(store_) {
   auto [first, last] = EphemeralPortRange();
   ports_ = std::make_unique<PortKeeper>(Raw(backends_), first, last);
 }
@@ -433,6 +434,7 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteForward(const std::string& meth
       }
       if (!placed.ok()) return placed.status();
       route.backend = Backend(placed->backend);
+      image_records_.NotePull(image, placed->backend, placed->rule);
       spdlog::info("image={} pull backend={} ({})", image, placed->backend, placed->rule);
       return route;
     }
@@ -527,6 +529,7 @@ absl::StatusOr<BackendClient*> SchedulerCore::PlaceLoad(const std::string& arch)
   absl::StatusOr<placement::Decision> placed = placer_.PlaceArch(arch);
   if (!placed.ok()) return placed.status();
   spdlog::info("image archive arch={} load backend={} ({})", arch, placed->backend, placed->rule);
+  image_records_.NoteLoad(placed->backend, absl::StrCat("an archive of arch ", arch, ": ", placed->rule));
   BackendClient* backend = Backend(placed->backend);
   if (backend == nullptr) return absl::UnavailableError(absl::StrCat("backend ", placed->backend, " is not configured"));
   return backend;
@@ -620,6 +623,13 @@ absl::Status SchedulerCore::Reconcile() {
       o.created_unix = c.value("Created", int64_t{0});
       observed.push_back(std::move(o));
     }
+  }
+  // Image placements follow what each answering guest holds.
+  for (const std::string& name : answered) {
+    absl::StatusOr<EngineReply> images = Backend(name)->Call("GET", "/images/json");
+    if (!images.ok() || images->status != 200) continue;
+    absl::Status synced = image_records_.Sync(name, json::parse(images->body, nullptr, false));
+    if (!synced.ok()) spdlog::warn("reconcile: images of backend={}: {}", name, synced.ToString());
   }
   registry::ReconcilePlan plan = registry::PlanReconcile(*recorded, observed, answered, *groups);
   if (plan.to_add.empty() && plan.to_remove.empty() && plan.to_update.empty()) return absl::OkStatus();

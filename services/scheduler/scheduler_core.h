@@ -15,6 +15,7 @@
 #include "services/scheduler/backend_client.h"
 #include "services/scheduler/backend_views.h"
 #include "services/scheduler/image_platforms.h"
+#include "services/scheduler/image_records.h"
 #include "services/scheduler/image_wants.h"
 #include "services/scheduler/placer.h"
 #include "services/scheduler/port_keeper.h"
@@ -92,6 +93,7 @@ class SchedulerCore {
   ImagePlatforms images_;
   Placer placer_;
   SharedResources resources_;
+  ImageRecords image_records_;
   ImageWants image_wants_;
   std::unique_ptr<PortKeeper> ports_;
   // Serializes name checks with the create or rename that takes the name,

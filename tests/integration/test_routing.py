@@ -341,3 +341,21 @@ def test_reflection_alone_lists_and_calls_every_scheduler_rpc(sy, images):
         assert any(g["id"] == "pod:" + pod for g in results["ListGroups"]["groups"])
     finally:
         sy.docker("rm", "-f", name)
+
+
+def test_the_registry_records_image_placements_with_their_rule(sy, images):
+    import sqlite3
+    from harness import wait_for
+    ok(sy.docker("pull", "--platform", ARM64, images.multi))
+    image_id = ok(sy.docker("image", "inspect", "--format", "{{.Id}}", images.multi)).strip()
+
+    def recorded():
+        # Read-only, beside the scheduler's own connection (WAL).
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(sy.state_dir, "scheduler.db"), uri=True)
+        try:
+            return db.execute("SELECT backend, reference, rule FROM images WHERE image_id = ?", (image_id,)).fetchall()
+        finally:
+            db.close()
+    # Image placements are read from the guests at reconcile (every 10 s).
+    assert wait_for(lambda: any(r[0] == "vz" and r[2].startswith("pulled: --platform linux/arm64") for r in recorded()),
+                    timeout=30), recorded()
