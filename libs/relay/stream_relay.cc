@@ -9,12 +9,13 @@
 namespace switchyard::relay {
 
 grpc::Status RelayEngineCall(grpc::ServerContext& up_ctx, ServerStream& up, const Frame& first,
-                             grpc::ClientContext& down_ctx, ClientStream& down) {
+                             grpc::ClientContext& down_ctx, ClientStream& down,
+                             absl::Duration half_close_grace) {
   // Signalled when the response ends, so the watcher below exits at once
   // instead of finishing a poll interval (that cost every call ~50 ms).
   absl::Notification response_done;
+  absl::Notification caller_input_ended;
   std::atomic<bool> we_cancelled_up{false};
-  std::atomic<bool> caller_input_ended{false};
   down.Write(first);
 
   // Caller → next hop. After the caller half-closes, keep watching for its
@@ -25,7 +26,7 @@ grpc::Status RelayEngineCall(grpc::ServerContext& up_ctx, ServerStream& up, cons
     while (up.Read(&frame)) {
       if (!down.Write(frame)) break;
     }
-    caller_input_ended = true;
+    caller_input_ended.Notify();
     if (response_done.HasBeenNotified()) return;
     if (up_ctx.IsCancelled() && !we_cancelled_up) {
       down_ctx.TryCancel();
@@ -41,19 +42,27 @@ grpc::Status RelayEngineCall(grpc::ServerContext& up_ctx, ServerStream& up, cons
     }
   });
 
+  bool hijacked = false;
   Frame frame;
   while (down.Read(&frame)) {
+    if (frame.has_response() && frame.response().hijacked()) hijacked = true;
     if (!up.Write(frame)) {
       down_ctx.TryCancel();
       break;
     }
   }
   response_done.Notify();
-  // A hijacked stream can end on the guest's side while the caller still
-  // holds its input open: unblock our read of it.
-  if (!caller_input_ended) {
-    we_cancelled_up = true;
-    up_ctx.TryCancel();
+  // Our read of the caller's input must end before we return. A hijacked
+  // stream can end on the guest's side while the caller still holds its
+  // input open: cancel at once. Any other caller half-closes promptly, and
+  // cancelling it would replace the next hop's status (say, "backend
+  // unreachable" when a VM manager restarts mid-call) with a bare CANCELLED
+  // that the client cannot explain; so wait for the half-close, within a bound.
+  if (hijacked || !caller_input_ended.WaitForNotificationWithTimeout(half_close_grace)) {
+    if (!caller_input_ended.HasBeenNotified()) {
+      we_cancelled_up = true;
+      up_ctx.TryCancel();
+    }
   }
   upward.join();
   return down.Finish();

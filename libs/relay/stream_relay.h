@@ -4,6 +4,8 @@
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/support/sync_stream.h>
 
+#include "absl/time/time.h"
+
 #include "switchyard/types/v1/engine.pb.h"
 
 namespace switchyard::relay {
@@ -16,8 +18,11 @@ using ClientStream = grpc::ClientReaderWriterInterface<Frame, Frame>;
 // opened to the next hop (`down`): `first` (the request head, already read
 // from `up` to route the call) goes down first, then frames flow both ways
 // until each direction ends. A cancelled caller cancels the next hop, so no
-// stream outlives its client. Returns the next hop's final status.
+// stream outlives its client. Returns the next hop's final status, also when
+// the next hop fails before the caller has finished sending: the caller gets
+// `half_close_grace` to half-close before its call is cancelled.
 grpc::Status RelayEngineCall(grpc::ServerContext& up_ctx, ServerStream& up, const Frame& first,
-                             grpc::ClientContext& down_ctx, ClientStream& down);
+                             grpc::ClientContext& down_ctx, ClientStream& down,
+                             absl::Duration half_close_grace = absl::Seconds(5));
 
 }  // namespace switchyard::relay

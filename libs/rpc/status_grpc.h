@@ -11,4 +11,8 @@ namespace switchyard::rpc {
 grpc::Status ToGrpc(const absl::Status& status);
 absl::Status FromGrpc(const grpc::Status& status);
 
+// True when a call failed because its peer could not be reached or went away
+// mid-call (gRPC's own transport errors), not because the peer answered so.
+bool IsTransportFailure(const grpc::Status& status);
+
 }  // namespace switchyard::rpc

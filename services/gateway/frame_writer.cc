@@ -7,6 +7,8 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "libs/http/docker_error.h"
 #include "libs/rpc/status_grpc.h"
 
@@ -55,7 +57,22 @@ class HangupWatch {
 }  // namespace
 
 void WriteGrpcError(HttpConnection& conn, const grpc::Status& status) {
-  if (status.error_code() == grpc::StatusCode::CANCELLED) return;
+  // The gateway cancels a call only after its client is gone, and then writes
+  // nothing; a call cancelled further in still owes the client an answer, or
+  // the client waits on a kept-alive connection for ever.
+  if (status.error_code() == grpc::StatusCode::CANCELLED) {
+    conn.WriteError(absl::UnavailableError(
+        absl::StrCat("the request was cancelled inside switchyard (", status.error_message(),
+                     "); a service may have restarted, retry")));
+    return;
+  }
+  // The scheduler names a backend it cannot reach; a bare transport error
+  // is the gateway's own channel, to the scheduler.
+  if (rpc::IsTransportFailure(status) && !absl::StartsWith(status.error_message(), "backend ")) {
+    conn.WriteError(absl::UnavailableError(absl::StrCat(
+        "the switchyard scheduler is not reachable (it may be restarting): ", status.error_message())));
+    return;
+  }
   conn.WriteError(rpc::FromGrpc(status));
 }
 

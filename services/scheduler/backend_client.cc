@@ -66,21 +66,21 @@ class VmmBackendClient : public BackendClient {
   }
 
  private:
-  // Errors from the transport say which backend failed.
-  absl::Status Named(const absl::Status& status) {
-    if (status.code() == absl::StatusCode::kUnavailable &&
-        !absl::StrContains(status.message(), absl::StrCat("backend ", name_))) {
-      return absl::UnavailableError(
-          absl::StrCat("backend ", name_, " is not reachable: ", status.message()));
-    }
-    return status;
-  }
+  absl::Status Named(const absl::Status& status) { return NameBackendFailure(name_, status); }
 
   std::string name_;
   std::unique_ptr<VmManager::Stub> stub_;
 };
 
 }  // namespace
+
+absl::Status NameBackendFailure(absl::string_view backend, const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kUnavailable &&
+      !absl::StrContains(status.message(), absl::StrCat("backend ", backend))) {
+    return absl::UnavailableError(absl::StrCat("backend ", backend, " is not reachable: ", status.message()));
+  }
+  return status;
+}
 
 std::unique_ptr<BackendClient> NewVmmBackendClient(std::string name, std::string vmm_socket) {
   return std::make_unique<VmmBackendClient>(std::move(name), std::move(vmm_socket));

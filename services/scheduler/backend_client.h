@@ -41,6 +41,10 @@ class BackendClient {
       const switchyard::vmm::v1::SyncPortsRequest& request) = 0;
 };
 
+// An UNAVAILABLE from a backend's channel, named: "backend vz is not
+// reachable: Socket closed" rather than the bare transport text.
+absl::Status NameBackendFailure(absl::string_view backend, const absl::Status& status);
+
 std::unique_ptr<BackendClient> NewVmmBackendClient(std::string name, std::string vmm_socket);
 
 }  // namespace switchyard::scheduler

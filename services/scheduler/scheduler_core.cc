@@ -344,9 +344,11 @@ absl::StatusOr<resolve::Resolution> SchedulerCore::ResolveContainer(const std::s
   auto replies = OnEachBackend(backends_, [&](BackendClient& b) { return b.Call("GET", target); });
   std::vector<resolve::Candidate> found;
   std::optional<absl::Status> unreachable;
+  std::vector<std::string> unreachable_backends;
   for (size_t i = 0; i < replies.size(); ++i) {
     if (!replies[i].ok()) {
       unreachable = replies[i].status();
+      unreachable_backends.push_back(backends_[i]->name());
       continue;
     }
     if (replies[i]->status == 404) continue;
@@ -361,6 +363,15 @@ absl::StatusOr<resolve::Resolution> SchedulerCore::ResolveContainer(const std::s
   if (resolved.ok()) {
     Remember(resolved->id, resolved->backend);
   } else if (resolved.status().code() == absl::StatusCode::kNotFound && unreachable.has_value()) {
+    // The registry knows what the unreachable VM holds: a container it
+    // holds exists and is only unreachable for now, which is not a 404.
+    std::vector<resolve::Candidate> recorded;
+    for (const std::string& backend : unreachable_backends) {
+      absl::StatusOr<std::vector<registry::WorkloadRecord>> held = store_->ListWorkloadsOnBackend(backend);
+      if (!held.ok()) continue;
+      for (const auto& w : *held) recorded.push_back({w.backend, w.container_id, w.name});
+    }
+    if (resolve::ResolveReference(ref, recorded).ok()) return *unreachable;
     return absl::NotFoundError(absl::StrCat(resolved.status().message(), " (", unreachable->message(), ")"));
   }
   return resolved;

@@ -168,7 +168,8 @@ grpc::Status SchedulerService::Forward(grpc::ServerContext* context,
   }
   grpc::ClientContext backend_context;
   auto backend_stream = route->backend->OpenStream(backend_context);
-  return relay::RelayEngineCall(*context, *stream, rewritten, backend_context, *backend_stream);
+  grpc::Status relayed = relay::RelayEngineCall(*context, *stream, rewritten, backend_context, *backend_stream);
+  return rpc::ToGrpc(NameBackendFailure(route->backend->name(), rpc::FromGrpc(relayed)));
 }
 
 grpc::Status SchedulerService::LoadByArch(grpc::ServerContext& context,
