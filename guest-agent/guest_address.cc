@@ -5,6 +5,10 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+
 namespace switchyard::agent {
 namespace {
 
@@ -31,15 +35,38 @@ std::string FirstOwnAddress(int family) {
   return found;
 }
 
+// getifaddrs is a netlink dump of every interface (each container adds a
+// veth): too dear to repeat for every connection, while the guest's own
+// address changes rarely. Remembered for a few seconds.
+std::string CachedOwnAddress(int family) {
+  struct Cached {
+    std::string address;
+    absl::Time read = absl::InfinitePast();
+  };
+  static absl::Mutex mu(absl::kConstInit);
+  static Cached* cache ABSL_GUARDED_BY(mu) = new Cached[2];
+  const absl::Time now = absl::Now();
+  Cached& entry = cache[family == AF_INET ? 0 : 1];
+  {
+    absl::MutexLock lock(&mu);
+    if (now - entry.read < absl::Seconds(5)) return entry.address;
+  }
+  std::string address = FirstOwnAddress(family);
+  if (address.empty()) return address;  // not up yet: look again next time
+  absl::MutexLock lock(&mu);
+  entry = {address, now};
+  return address;
+}
+
 }  // namespace
 
 std::string GuestDialAddress(absl::string_view ip) {
   if (ip.empty() || ip == "0.0.0.0") {
-    std::string own = FirstOwnAddress(AF_INET);
+    std::string own = CachedOwnAddress(AF_INET);
     return own.empty() ? "127.0.0.1" : own;
   }
   if (ip == "::") {
-    std::string own = FirstOwnAddress(AF_INET6);
+    std::string own = CachedOwnAddress(AF_INET6);
     return own.empty() ? "::1" : own;
   }
   return std::string(ip);

@@ -24,6 +24,7 @@
 #include "guest-agent/capabilities.h"
 #include "guest-agent/dockerd_supervisor.h"
 #include "guest-agent/loopback_forwarder.h"
+#include "guest-agent/handoff_server.h"
 #include "guest-agent/tunnel_server.h"
 #include "libs/rpc/unix_server.h"
 #include "spdlog/sinks/stdout_sinks.h"
@@ -34,6 +35,9 @@ ABSL_FLAG(std::string, state_dir, "", "The VM's state directory (dockerd data, e
 ABSL_FLAG(std::string, socket, "", "Agent gRPC Unix socket (stands in for vsock port 1024). Default <state_dir>/agent.sock.");
 ABSL_FLAG(std::string, tunnel_socket, "",
           "Raw port-tunnel Unix socket (stands in for vsock port 1025). Default <state_dir>/tunnel.sock.");
+ABSL_FLAG(std::string, handoff_socket, "",
+          "Socket-handoff Unix socket, for an agent on the host's kernel (the sandbox). "
+          "Default <state_dir>/handoff.sock; \"none\" disables it.");
 ABSL_FLAG(std::string, dockerd, "/usr/sbin/dockerd", "dockerd binary.");
 ABSL_FLAG(std::string, bip, "", "dockerd --bip (bridge address/prefix).");
 ABSL_FLAG(std::string, default_address_pool, "", "Base of dockerd's --default-address-pool (size 24).");
@@ -101,6 +105,8 @@ int Main() {
   if (socket.empty()) socket = config.state_dir + "/agent.sock";
   std::string tunnel_socket = absl::GetFlag(FLAGS_tunnel_socket);
   if (tunnel_socket.empty()) tunnel_socket = config.state_dir + "/tunnel.sock";
+  std::string handoff_socket = absl::GetFlag(FLAGS_handoff_socket);
+  if (handoff_socket.empty()) handoff_socket = config.state_dir + "/handoff.sock";
   auto ports = ParsePorts(absl::GetFlag(FLAGS_loopback_forward));
   if (!ports.ok()) {
     spdlog::error("--loopback_forward: {}", std::string(ports.status().message()));
@@ -159,11 +165,16 @@ int Main() {
   // manager that sees the agent up can tunnel at once.
   TunnelServer tunnels;
   if (auto st = tunnels.Start(tunnel_socket); !st.ok()) spdlog::error("port tunnels: {}", std::string(st.message()));
+  HandoffServer handoffs;
+  if (handoff_socket != "none") {
+    if (auto st = handoffs.Start(handoff_socket); !st.ok()) spdlog::error("socket handoff: {}", std::string(st.message()));
+  }
 
   AgentService service(caps, &supervisor);
   auto server = rpc::StartUnixServer(socket, {&service});
   if (!server.ok()) {
     spdlog::error("cannot serve on {}: {}", socket, std::string(server.status().message()));
+    handoffs.Stop();
     tunnels.Stop();
     supervisor.Stop(absl::Seconds(15));
     return 1;
@@ -175,6 +186,7 @@ int Main() {
   }
   spdlog::info("signal {}: shutting down", sig);
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  handoffs.Stop();
   tunnels.Stop();
   forwarder.Stop();
   supervisor.Stop(absl::Seconds(15));

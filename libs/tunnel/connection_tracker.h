@@ -1,23 +1,29 @@
 #pragma once
 
+#include <deque>
 #include <functional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace switchyard::tunnel {
 
-// Runs each tunneled connection on its own thread and knows its sockets, so
-// that a stop can wake every one (shutdown(2)) and wait for all to end: no
-// connection thread outlives its owner.
+// Runs each tunneled connection on a thread of its own and knows its
+// sockets, so that a stop can wake every one (shutdown(2)) and wait for all
+// to end: no connection thread outlives its owner. A thread whose connection
+// ended waits a while for the next one, so that a burst of short connections
+// does not pay for a thread each.
 class ConnectionTracker {
  public:
-  ConnectionTracker() = default;
+  explicit ConnectionTracker(absl::Duration idle_thread_linger = absl::Seconds(10))
+      : idle_thread_linger_(idle_thread_linger) {}
   ConnectionTracker(const ConnectionTracker&) = delete;
   ConnectionTracker& operator=(const ConnectionTracker&) = delete;
   ~ConnectionTracker() { StopAll(); }
 
-  // Runs `body` on a new thread; false (body not run) once stopping.
+  // Runs `body` on an idle thread, else a new one; false (body not run) once
+  // stopping or when no thread can be had.
   bool Spawn(std::function<void()> body);
   // Registers a socket the stop must wake; when already stopping it is shut
   // down at once. Unwatch before closing it.
@@ -26,12 +32,21 @@ class ConnectionTracker {
   // Shuts every watched socket down and waits for every thread to return.
   // Later Spawns are refused. Idempotent.
   void StopAll();
+  // Bodies running or queued.
   int live() const;
+  // Threads alive, running a body or idle.
+  int threads() const;
 
  private:
+  void Work(std::function<void()> body);
+
+  const absl::Duration idle_thread_linger_;
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int live_ ABSL_GUARDED_BY(mu_) = 0;
+  int threads_ ABSL_GUARDED_BY(mu_) = 0;
+  int idle_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<std::function<void()>> queued_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<int> fds_ ABSL_GUARDED_BY(mu_);
 };
 

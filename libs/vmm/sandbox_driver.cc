@@ -200,6 +200,8 @@ std::string SandboxDriver::AgentEndpoint() const { return (fs::path(spec_.state_
 
 std::string SandboxDriver::TunnelEndpoint() const { return (fs::path(spec_.state_dir) / "tunnel.sock").string(); }
 
+std::string SandboxDriver::HandoffEndpoint() const { return (fs::path(spec_.state_dir) / "handoff.sock").string(); }
+
 absl::Status SandboxDriver::Boot(const VmSpec& spec) {
   if (agent_pid_ > 0) return absl::FailedPreconditionError("VM already running");
   spec_ = spec;
@@ -213,6 +215,7 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
   std::string agent_socket = AgentEndpoint();
   ::unlink(agent_socket.c_str());
   ::unlink(TunnelEndpoint().c_str());
+  ::unlink(HandoffEndpoint().c_str());
 
   ChildSetup setup;
   setup.hostname = spec.hostname.empty() ? absl::StrCat("switchyard-", spec.backend) : spec.hostname;
@@ -332,6 +335,7 @@ absl::Status SandboxDriver::Stop(absl::Duration grace) {
   RemoveCgroups();
   ::unlink(AgentEndpoint().c_str());
   ::unlink(TunnelEndpoint().c_str());
+  ::unlink(HandoffEndpoint().c_str());
   spdlog::info("vmm[{}] sandbox VM stopped", spec_.backend);
   return absl::OkStatus();
 }

@@ -26,6 +26,7 @@ class SandboxDriver : public VmDriver {
   std::string AgentEndpoint() const override;
   // <state_dir>/tunnel.sock: the agent's default, standing in for vsock 1025.
   std::string TunnelEndpoint() const override;
+  std::string HandoffEndpoint() const override;
 
  private:
   void KillSlirp();

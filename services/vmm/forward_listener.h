@@ -4,6 +4,7 @@
 
 #include "absl/time/time.h"
 #include "libs/tunnel/connection_tracker.h"
+#include "libs/tunnel/handoff.h"
 #include "libs/tunnel/tunnel_client.h"
 
 namespace switchyard::vmm {
@@ -25,6 +26,9 @@ struct ForwardContext {
   absl::Duration udp_idle_timeout;
   // Live TCP connections, which may outlive their listener.
   tunnel::ConnectionTracker* connections = nullptr;
+  // Hands TCP connections to the agent when its VM can take host sockets;
+  // null, or failing, means the tunnel.
+  tunnel::HandoffClient* handoff = nullptr;
 };
 
 // One bound host port tunneling into the guest. Destroying it closes the

@@ -44,7 +44,10 @@ struct PortForwarderOptions {
 // endpoint. Thread-safe.
 class PortForwarder {
  public:
-  PortForwarder(std::string backend, tunnel::TunnelDialer dial, PortForwarderOptions options = {});
+  // `handoff`, when given, opens the agent's socket-handoff channel; TCP
+  // connections go that way while it works, else through the tunnel.
+  PortForwarder(std::string backend, tunnel::TunnelDialer dial, PortForwarderOptions options = {},
+                tunnel::HandoffClient::Dialer handoff = nullptr);
   ~PortForwarder();
 
   // Makes the open listeners exactly `ports`: binds what is missing, closes
@@ -67,6 +70,7 @@ class PortForwarder {
   const std::string backend_;
   const PortForwarderOptions options_;
   tunnel::ConnectionTracker connections_;
+  std::unique_ptr<tunnel::HandoffClient> handoff_;
   const ForwardContext context_;
 
   absl::Mutex mu_;

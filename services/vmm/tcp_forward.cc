@@ -68,6 +68,16 @@ void TcpForward::AcceptLoop() {
       absl::MutexLock lock(&mu_);
       route = route_;
     }
+    if (context_.handoff != nullptr) {
+      absl::Status handed =
+          context_.handoff->Send({tunnel::Protocol::kTcp, route.guest_ip, route.guest_port}, client);
+      if (handed.ok()) {
+        ::close(client);  // the agent holds its own copy now
+        continue;
+      }
+      spdlog::debug("vmm[{}] port {}: handoff failed, tunneling: {}", context_.backend, name_,
+                    std::string(handed.message()));
+    }
     context_.connections->Watch(client);
     bool spawned = context_.connections->Spawn([client, name = name_, route, context = context_] {
       Serve(client, name, route, context);

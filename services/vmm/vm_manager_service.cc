@@ -1,5 +1,7 @@
 #include "services/vmm/vm_manager_service.h"
 
+#include "libs/tunnel/handoff.h"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -51,7 +53,7 @@ VmManagerService::VmManagerService(std::unique_ptr<VmDriver> driver, VmSpec spec
       spec_(std::move(spec)),
       connector_(std::move(connector)),
       options_(options),
-      ports_(spec_.backend, [this] { return DialTunnel(); }, options.ports) {}
+      ports_(spec_.backend, [this] { return DialTunnel(); }, options.ports, [this] { return DialHandoff(); }) {}
 
 VmManagerService::~VmManagerService() { Shutdown(); }
 
@@ -141,6 +143,7 @@ bool VmManagerService::BootOnce() {
     absl::MutexLock lock(&mu_);
     vm_pid_ = driver_->Pid();
     tunnel_endpoint_ = driver_->TunnelEndpoint();
+    handoff_endpoint_ = driver_->HandoffEndpoint();
     agent_ = connector_(driver_->AgentEndpoint());
   }
   // The agent needs a moment to listen: retry, bounded.
@@ -234,6 +237,17 @@ absl::StatusOr<int> VmManagerService::DialTunnel() {
     endpoint = tunnel_endpoint_;
   }
   return tunnel::ConnectUnix(endpoint);
+}
+
+absl::StatusOr<int> VmManagerService::DialHandoff() {
+  std::string endpoint;
+  {
+    absl::MutexLock lock(&mu_);
+    if (handoff_endpoint_.empty()) return absl::UnimplementedError("this VM cannot take host sockets");
+    if (!agent_reachable_) return absl::UnavailableError(absl::StrCat("backend ", spec_.backend, " is not running"));
+    endpoint = handoff_endpoint_;
+  }
+  return tunnel::ConnectHandoff(endpoint, absl::Seconds(5));
 }
 
 grpc::Status VmManagerService::SyncPorts(grpc::ServerContext*, const pb::SyncPortsRequest* request,

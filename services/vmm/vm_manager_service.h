@@ -68,6 +68,7 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
   bool Poll(absl::Duration timeout, std::string* error);
   // A raw stream to the agent's tunnel endpoint, for the port forwarder.
   absl::StatusOr<int> DialTunnel();
+  absl::StatusOr<int> DialHandoff();
   // Replaces the agent connection with a freshly dialed one.
   void Redial();
   void SetState(switchyard::vmm::v1::VmState state, std::string error);
@@ -89,6 +90,7 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
   int64_t vm_pid_ ABSL_GUARDED_BY(mu_) = 0;
   // Read by tunnel dials on connection threads; the driver is not.
   std::string tunnel_endpoint_ ABSL_GUARDED_BY(mu_);
+  std::string handoff_endpoint_ ABSL_GUARDED_BY(mu_);
 
   // Last: its connection threads dial through this service.
   PortForwarder ports_;

@@ -1,0 +1,150 @@
+#include "libs/tunnel/handoff.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "libs/tunnel/sockets.h"
+
+namespace switchyard::tunnel {
+namespace {
+
+absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) return absl::InvalidArgumentError(absl::StrCat("path too long: ", path));
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  return addr;
+}
+
+}  // namespace
+
+absl::StatusOr<int> ListenHandoff(const std::string& path) {
+  absl::StatusOr<sockaddr_un> addr = UnixAddress(path);
+  if (!addr.ok()) return addr.status();
+  int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", ErrnoText(errno)));
+  ::unlink(path.c_str());  // a stale socket from a killed predecessor
+  // Created private: only the VM manager (root) may hand connections over.
+  mode_t old_mask = ::umask(0077);
+  int bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr));
+  int bind_errno = errno;
+  ::umask(old_mask);
+  if (bound != 0 || ::listen(fd, 16) != 0) {
+    std::string err = ErrnoText(bound != 0 ? bind_errno : errno);
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("listen unixpacket ", path, ": ", err));
+  }
+  return fd;
+}
+
+absl::StatusOr<int> ConnectHandoff(const std::string& path, absl::Duration send_timeout) {
+  absl::StatusOr<sockaddr_un> addr = UnixAddress(path);
+  if (!addr.ok()) return addr.status();
+  int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", ErrnoText(errno)));
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) != 0) {
+    std::string err = ErrnoText(errno);
+    ::close(fd);
+    return absl::UnavailableError(absl::StrCat("dial unixpacket ", path, ": connect: ", err));
+  }
+  // A stuck agent must not stall the accept loop behind this send for ever.
+  timeval tv = absl::ToTimeval(send_timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+absl::Status SendHandoff(int channel, const TunnelTarget& target, int fd) {
+  std::string header = FormatHeader(target);
+  iovec iov{header.data(), header.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  while (true) {
+    ssize_t n = ::sendmsg(channel, &msg, MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(header.size())) return absl::OkStatus();
+    if (n < 0 && errno == EINTR) continue;
+    return absl::UnavailableError(absl::StrCat("hand off: ", n < 0 ? ErrnoText(errno) : "short send"));
+  }
+}
+
+absl::StatusOr<Handoff> ReceiveHandoff(int channel) {
+  char line[kMaxLineLength + 1];
+  iovec iov{line, sizeof(line)};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n;
+  do {
+    n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n == 0) return absl::OutOfRangeError("handoff channel closed");
+  if (n < 0) return absl::UnavailableError(absl::StrCat("handoff receive: ", ErrnoText(errno)));
+
+  // Take every descriptor that came, so that none leaks on a bad message.
+  std::vector<int> fds;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      fds.push_back(fd);
+    }
+  }
+  auto refuse = [&](absl::string_view why) {
+    for (int fd : fds) ::close(fd);
+    return absl::InvalidArgumentError(absl::StrCat("handoff refused: ", why));
+  };
+  if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) return refuse("message truncated");
+  if (fds.size() != 1) return refuse(absl::StrCat(fds.size(), " descriptors, want 1"));
+  absl::string_view text(line, n);
+  if (text.empty() || text.back() != '\n') return refuse("header without a newline");
+  text.remove_suffix(1);
+  absl::StatusOr<TunnelTarget> target = ParseHeader(text);
+  if (!target.ok()) return refuse(target.status().message());
+  if (target->protocol != Protocol::kTcp) return refuse("only tcp connections are handed off");
+  return Handoff{*std::move(target), fds[0]};
+}
+
+HandoffClient::~HandoffClient() {
+  absl::MutexLock lock(&mu_);
+  if (channel_ >= 0) ::close(channel_);
+}
+
+absl::Status HandoffClient::Send(const TunnelTarget& target, int fd) {
+  absl::MutexLock lock(&mu_);
+  absl::Status last;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (channel_ < 0) {
+      absl::StatusOr<int> channel = dial_();
+      if (!channel.ok()) return channel.status();
+      channel_ = *channel;
+    }
+    last = SendHandoff(channel_, target, fd);
+    if (last.ok()) return last;
+    // The agent went away (its VM rebooted): a fresh channel, once.
+    ::close(channel_);
+    channel_ = -1;
+  }
+  return last;
+}
+
+}  // namespace switchyard::tunnel
