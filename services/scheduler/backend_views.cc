@@ -1,14 +1,23 @@
 #include "services/scheduler/backend_views.h"
 
+#include "absl/time/clock.h"
+
 namespace switchyard::scheduler {
 
-BackendViews::BackendViews(BackendClient* hv, BackendClient* vz, absl::Duration ttl)
-    : hv_(hv), vz_(vz), ttl_(ttl) {}
+BackendViews::BackendViews(BackendClient* hv, BackendClient* vz, absl::Duration ttl, absl::Duration boot_wait)
+    : hv_(hv), vz_(vz), ttl_(ttl), boot_wait_(boot_wait) {}
 
 placement::BackendView BackendViews::Read(BackendClient* backend) {
   placement::BackendView view;
   view.name = backend->name();
   absl::StatusOr<vmm::v1::GetVmStatusResponse> status = backend->GetVmStatus();
+  // A booting VM is a moment from serving: place on what it will be, not on
+  // "down" (the first request after the set starts would fail otherwise).
+  const absl::Time deadline = absl::Now() + boot_wait_;
+  while (status.ok() && status->state() == vmm::v1::VM_STATE_BOOTING && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+    status = backend->GetVmStatus();
+  }
   if (!status.ok()) return view;
   view.up = status->state() == vmm::v1::VM_STATE_RUNNING;
   for (const std::string& translator : status->translators()) {

@@ -118,7 +118,14 @@ bool VmManagerService::Poll(absl::Duration timeout, std::string* error) {
   } else {
     std::string why = absl::StrCat("guest engine is ", agentpb::EngineState_Name(info.engine_state()));
     if (!info.engine_error().empty()) absl::StrAppend(&why, ": ", info.engine_error());
-    SetState(pb::VM_STATE_DEGRADED, why);
+    // The engine's first start is part of the boot: callers wait for it.
+    // A later restart of the engine is a degraded VM.
+    bool first_start;
+    {
+      absl::MutexLock lock(&mu_);
+      first_start = state_ == pb::VM_STATE_BOOTING && info.engine_state() == agentpb::ENGINE_STATE_STARTING;
+    }
+    SetState(first_start ? pb::VM_STATE_BOOTING : pb::VM_STATE_DEGRADED, why);
   }
   return true;
 }
@@ -289,8 +296,16 @@ grpc::Status VmManagerService::GetVmStatus(grpc::ServerContext*, const pb::GetVm
   return grpc::Status::OK;
 }
 
-absl::StatusOr<std::shared_ptr<agentpb::GuestAgent::StubInterface>> VmManagerService::ReachableAgent() {
+absl::StatusOr<std::shared_ptr<agentpb::GuestAgent::StubInterface>> VmManagerService::ReachableAgent(
+    const grpc::ServerContext& context) {
+  // A booting VM is a moment from serving (the usual case right after the
+  // service set starts, or a VM manager restarts): wait for it, bounded,
+  // rather than fail the request.
+  absl::Time deadline = absl::Now() + options_.boot_wait;
+  deadline = std::min(deadline, absl::FromChrono(context.deadline()));
   absl::MutexLock lock(&mu_);
+  auto settled = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return state_ != pb::VM_STATE_BOOTING || stopping_; };
+  mu_.AwaitWithDeadline(absl::Condition(&settled), deadline);
   if (!agent_reachable_ || agent_ == nullptr) {
     std::string reason = error_.empty() ? absl::StrCat("VM is ", pb::VmState_Name(state_)) : error_;
     return absl::UnavailableError(absl::StrCat("backend ", spec_.backend, " is not running: ", reason));
@@ -301,7 +316,7 @@ absl::StatusOr<std::shared_ptr<agentpb::GuestAgent::StubInterface>> VmManagerSer
 grpc::Status VmManagerService::EngineExchange(grpc::ServerContext* context,
                                               const switchyard::types::v1::DockerRequest* request,
                                               switchyard::types::v1::DockerReply* reply) {
-  auto agent = ReachableAgent();
+  auto agent = ReachableAgent(*context);
   if (!agent.ok()) return rpc::ToGrpc(agent.status());
   // The caller's deadline and cancellation carry on to the agent.
   auto down_ctx = grpc::ClientContext::FromServerContext(*context);
@@ -311,7 +326,7 @@ grpc::Status VmManagerService::EngineExchange(grpc::ServerContext* context,
 grpc::Status VmManagerService::EngineCall(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<switchyard::types::v1::EngineFrame, switchyard::types::v1::EngineFrame>* stream) {
-  auto reachable = ReachableAgent();
+  auto reachable = ReachableAgent(*context);
   if (!reachable.ok()) return rpc::ToGrpc(reachable.status());
   auto agent = *std::move(reachable);
   switchyard::types::v1::EngineFrame first;

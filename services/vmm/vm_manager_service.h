@@ -25,6 +25,9 @@ struct VmManagerOptions {
   absl::Duration poll_interval = absl::Seconds(1);
   absl::Duration stop_grace = absl::Seconds(25);
   absl::Duration max_reboot_backoff = absl::Seconds(30);
+  // How long an engine call waits for a booting VM (its guest engine not yet
+  // answering) before it fails, unless the caller's deadline is sooner.
+  absl::Duration boot_wait = absl::Seconds(60);
   PortForwarderOptions ports;
 };
 
@@ -55,7 +58,8 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
 
  private:
   // The agent stub while the VM serves, else UNAVAILABLE naming the backend.
-  absl::StatusOr<std::shared_ptr<switchyard::agent::v1::GuestAgent::StubInterface>> ReachableAgent();
+  absl::StatusOr<std::shared_ptr<switchyard::agent::v1::GuestAgent::StubInterface>> ReachableAgent(
+      const grpc::ServerContext& context);
 
   // The watcher thread. It alone touches the driver: the VM's processes are
   // tied to the thread that started them (PR_SET_PDEATHSIG).

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "libs/rpc/unix_server.h"
@@ -90,10 +92,28 @@ TEST_CASE("VM state follows the agent's engine and the VM's life", "[vmm][unit]"
   VmManagerService service(std::move(owned), spec, switchyard::vmm::UnixAgentConnector(), FastOptions());
   service.Start();
 
-  auto status = WaitForState(service, pb::VM_STATE_DEGRADED);
-  REQUIRE(status.state() == pb::VM_STATE_DEGRADED);
+  // The engine's first start is still the boot.
+  auto status = WaitForState(service, pb::VM_STATE_BOOTING);
+  for (int i = 0; i < 100 && status.error().empty(); ++i) {
+    ::usleep(20 * 1000);
+    status.Clear();
+    service.GetVmStatus(nullptr, nullptr, &status);
+  }
+  REQUIRE(status.state() == pb::VM_STATE_BOOTING);
   REQUIRE(status.error() == "guest engine is ENGINE_STATE_STARTING");
-  REQUIRE(status.kernel_arch() == "x86_64");
+
+  // An engine call meanwhile waits for the boot instead of failing.
+  std::atomic<bool> answered{false};
+  grpc::Status call_status;
+  std::thread caller([&] {
+    grpc::ServerContext context;
+    switchyard::types::v1::DockerRequest request;
+    switchyard::types::v1::DockerReply reply;
+    call_status = service.EngineExchange(&context, &request, &reply);
+    answered = true;
+  });
+  ::usleep(300 * 1000);
+  CHECK_FALSE(answered.load());
 
   {
     absl::MutexLock lock(&agent.mu);
@@ -102,8 +122,25 @@ TEST_CASE("VM state follows the agent's engine and the VM's life", "[vmm][unit]"
   }
   status = WaitForState(service, pb::VM_STATE_RUNNING);
   REQUIRE(status.state() == pb::VM_STATE_RUNNING);
+  REQUIRE(status.kernel_arch() == "x86_64");
   REQUIRE(status.engine_version() == "20.10.24");
   REQUIRE(status.vm_pid() == 4242);
+  caller.join();
+  // Past the VM manager: the fake agent has no engine to answer with.
+  CHECK(call_status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+
+  // A later restart of the engine is a degraded VM, not a boot.
+  {
+    absl::MutexLock lock(&agent.mu);
+    agent.info.set_engine_state(agentpb::ENGINE_STATE_STARTING);
+  }
+  status = WaitForState(service, pb::VM_STATE_DEGRADED);
+  REQUIRE(status.state() == pb::VM_STATE_DEGRADED);
+  {
+    absl::MutexLock lock(&agent.mu);
+    agent.info.set_engine_state(agentpb::ENGINE_STATE_RUNNING);
+  }
+  REQUIRE(WaitForState(service, pb::VM_STATE_RUNNING).state() == pb::VM_STATE_RUNNING);
 
   // A crash is noticed, the VM cleaned up and booted again.
   driver->Crash("agent (guest PID 1) killed by signal 9");
@@ -112,6 +149,39 @@ TEST_CASE("VM state follows the agent's engine and the VM's life", "[vmm][unit]"
   REQUIRE(driver->stops() >= 1);
   status = WaitForState(service, pb::VM_STATE_RUNNING);
   REQUIRE(status.state() == pb::VM_STATE_RUNNING);
+
+  service.Shutdown();
+  (*server)->Shutdown();
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an engine call gives up on a VM that stays booting after the boot wait", "[vmm][unit]") {
+  fs::path dir = fs::temp_directory_path() / ("sy-vmm-boot-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string socket = (dir / "agent.sock").string();
+  FakeAgent agent;
+  agent.info.set_engine_state(agentpb::ENGINE_STATE_STARTING);
+  auto server = switchyard::rpc::StartUnixServer(socket, {&agent});
+  REQUIRE(server.ok());
+  auto driver = std::make_unique<FakeVmDriver>();
+  driver->set_agent_endpoint(socket);
+  switchyard::vmm::VmSpec spec;
+  spec.backend = "vz";
+  auto options = FastOptions();
+  options.boot_wait = absl::Milliseconds(200);
+  VmManagerService service(std::move(driver), spec, switchyard::vmm::UnixAgentConnector(), options);
+  service.Start();
+  REQUIRE(WaitForState(service, pb::VM_STATE_BOOTING).state() == pb::VM_STATE_BOOTING);
+  ::usleep(200 * 1000);  // past the agent's first answer
+
+  grpc::ServerContext context;
+  switchyard::types::v1::DockerRequest request;
+  switchyard::types::v1::DockerReply reply;
+  const absl::Time start = absl::Now();
+  grpc::Status status = service.EngineExchange(&context, &request, &reply);
+  CHECK(absl::Now() - start < absl::Seconds(2));
+  CHECK(status.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(status.error_message() == "backend vz is not running: guest engine is ENGINE_STATE_STARTING");
 
   service.Shutdown();
   (*server)->Shutdown();
