@@ -1,8 +1,6 @@
 #include "libs/tunnel/handoff.h"
 
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,50 +11,14 @@
 #include "libs/tunnel/sockets.h"
 
 namespace switchyard::tunnel {
-namespace {
-
-absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) return absl::InvalidArgumentError(absl::StrCat("path too long: ", path));
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  return addr;
-}
-
-}  // namespace
-
-absl::StatusOr<int> ListenHandoff(const std::string& path) {
-  absl::StatusOr<sockaddr_un> addr = UnixAddress(path);
-  if (!addr.ok()) return addr.status();
-  int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", ErrnoText(errno)));
-  ::unlink(path.c_str());  // a stale socket from a killed predecessor
-  // Created private: only the VM manager (root) may hand connections over.
-  mode_t old_mask = ::umask(0077);
-  int bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr));
-  int bind_errno = errno;
-  ::umask(old_mask);
-  if (bound != 0 || ::listen(fd, 16) != 0) {
-    std::string err = ErrnoText(bound != 0 ? bind_errno : errno);
-    ::close(fd);
-    return absl::UnavailableError(absl::StrCat("listen unixpacket ", path, ": ", err));
-  }
-  return fd;
-}
+absl::StatusOr<int> ListenHandoff(const std::string& path) { return ListenUnix(path, SOCK_SEQPACKET); }
 
 absl::StatusOr<int> ConnectHandoff(const std::string& path, absl::Duration send_timeout) {
-  absl::StatusOr<sockaddr_un> addr = UnixAddress(path);
-  if (!addr.ok()) return addr.status();
-  int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", ErrnoText(errno)));
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) != 0) {
-    std::string err = ErrnoText(errno);
-    ::close(fd);
-    return absl::UnavailableError(absl::StrCat("dial unixpacket ", path, ": connect: ", err));
-  }
+  absl::StatusOr<int> fd = ConnectUnix(path, SOCK_SEQPACKET);
+  if (!fd.ok()) return fd.status();
   // A stuck agent must not stall the accept loop behind this send for ever.
   timeval tv = absl::ToTimeval(send_timeout);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  ::setsockopt(*fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   return fd;
 }
 

@@ -76,38 +76,49 @@ absl::Status SetNonBlocking(int fd, bool on) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> ConnectUnix(const std::string& path) {
+namespace {
+
+absl::StatusOr<sockaddr_un> UnixAddress(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) return absl::InvalidArgumentError(absl::StrCat("path too long: ", path));
   std::memcpy(addr.sun_path, path.data(), path.size());
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  return addr;
+}
+
+// Go's network names: "unix" for a stream socket, "unixpacket" for seqpacket.
+absl::string_view UnixNetwork(int type) { return type == SOCK_SEQPACKET ? "unixpacket" : "unix"; }
+
+}  // namespace
+
+absl::StatusOr<int> ConnectUnix(const std::string& path, int type) {
+  absl::StatusOr<sockaddr_un> addr = UnixAddress(path);
+  if (!addr.ok()) return addr.status();
+  int fd = ::socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", ErrnoText(errno)));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) != 0) {
     std::string err = ErrnoText(errno);
     ::close(fd);
-    return absl::UnavailableError(absl::StrCat("dial unix ", path, ": connect: ", err));
+    return absl::UnavailableError(absl::StrCat("dial ", UnixNetwork(type), " ", path, ": connect: ", err));
   }
   return fd;
 }
 
-absl::StatusOr<int> ListenUnix(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) return absl::InvalidArgumentError(absl::StrCat("path too long: ", path));
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+absl::StatusOr<int> ListenUnix(const std::string& path, int type) {
+  absl::StatusOr<sockaddr_un> addr = UnixAddress(path);
+  if (!addr.ok()) return addr.status();
+  int fd = ::socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", ErrnoText(errno)));
   ::unlink(path.c_str());  // a stale socket from a killed predecessor
   // Created private: only the VM manager (root) may open tunnels.
   mode_t old_mask = ::umask(0077);
-  int bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  int bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr));
   int bind_errno = errno;
   ::umask(old_mask);
   if (bound != 0 || ::listen(fd, 128) != 0) {
     std::string err = ErrnoText(bound != 0 ? bind_errno : errno);
     ::close(fd);
-    return absl::UnavailableError(absl::StrCat("listen unix ", path, ": ", err));
+    return absl::UnavailableError(absl::StrCat("listen ", UnixNetwork(type), " ", path, ": ", err));
   }
   ::chmod(path.c_str(), 0600);
   return fd;

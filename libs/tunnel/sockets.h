@@ -29,10 +29,10 @@ std::string ErrnoText(int err);
 
 absl::Status SetNonBlocking(int fd, bool on);
 
-// A connected Unix stream socket (close-on-exec, blocking).
-absl::StatusOr<int> ConnectUnix(const std::string& path);
-// A listening Unix stream socket at `path` (a stale file is replaced), 0600.
-absl::StatusOr<int> ListenUnix(const std::string& path);
+// A connected Unix socket of `type` (close-on-exec, blocking).
+absl::StatusOr<int> ConnectUnix(const std::string& path, int type = SOCK_STREAM);
+// A listening Unix socket of `type` at `path` (a stale file is replaced), 0600.
+absl::StatusOr<int> ListenUnix(const std::string& path, int type = SOCK_STREAM);
 // A connected socket of `type` (SOCK_STREAM or SOCK_DGRAM) to `addr`,
 // blocking, giving up after `timeout`. Errors read as Go's:
 // "dial tcp 10.0.2.100:80: connect: connection refused".
