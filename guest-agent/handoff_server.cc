@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "guest-agent/guest_address.h"
+#include "libs/tunnel/accept_loop.h"
 #include "libs/tunnel/handoff.h"
 #include "libs/tunnel/sockets.h"
 #include "libs/tunnel/splice_pump.h"
@@ -38,28 +39,8 @@ void HandoffServer::Stop() {
 }
 
 void HandoffServer::AcceptLoop() {
-  while (true) {
-    int channel = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (channel < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        spdlog::warn("handoff accept: {}", tunnel::ErrnoText(errno));
-        ::usleep(100 * 1000);
-        continue;
-      }
-      return;  // shut down by Stop()
-    }
-    live_.Watch(channel);
-    bool spawned = live_.Spawn([this, channel] {
-      ReadChannel(channel);
-      live_.Unwatch(channel);
-      ::close(channel);
-    });
-    if (!spawned) {
-      live_.Unwatch(channel);
-      ::close(channel);
-    }
-  }
+  tunnel::AcceptEach(listen_fd_, "handoff",
+                     [this](int channel) { live_.ServeAndClose(channel, [this](int c) { ReadChannel(c); }); });
 }
 
 void HandoffServer::ReadChannel(int channel) {
@@ -72,10 +53,8 @@ void HandoffServer::ReadChannel(int channel) {
       }
       return;  // the VM manager closed its end, or Stop() shut it down
     }
-    const int client = handoff->fd;
     const tunnel::TunnelTarget target = handoff->target;
-    live_.Watch(client);
-    bool spawned = live_.Spawn([this, client, target] {
+    live_.ServeAndClose(handoff->fd, [this, target](int client) {
       absl::StatusOr<int> peer =
           tunnel::Dial(SOCK_STREAM, GuestDialAddress(target.ip), target.port, options_.dial_timeout);
       if (!peer.ok()) {
@@ -88,13 +67,7 @@ void HandoffServer::ReadChannel(int channel) {
         live_.Unwatch(*peer);
         ::close(*peer);
       }
-      live_.Unwatch(client);
-      ::close(client);
     });
-    if (!spawned) {
-      live_.Unwatch(client);
-      ::close(client);
-    }
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "guest-agent/guest_address.h"
+#include "libs/tunnel/accept_loop.h"
 #include "libs/tunnel/datagram_relay.h"
 #include "libs/tunnel/sockets.h"
 #include "libs/tunnel/splice_pump.h"
@@ -40,29 +41,8 @@ void TunnelServer::Stop() {
 }
 
 void TunnelServer::AcceptLoop() {
-  while (true) {
-    int stream = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (stream < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        // Out of descriptors: back off rather than spin; tunnels will close.
-        spdlog::warn("tunnel accept: {}", tunnel::ErrnoText(errno));
-        ::usleep(100 * 1000);
-        continue;
-      }
-      return;  // shut down by Stop()
-    }
-    tunnels_.Watch(stream);
-    bool spawned = tunnels_.Spawn([this, stream] {
-      Serve(stream);
-      tunnels_.Unwatch(stream);
-      ::close(stream);
-    });
-    if (!spawned) {
-      tunnels_.Unwatch(stream);
-      ::close(stream);
-    }
-  }
+  tunnel::AcceptEach(listen_fd_, "tunnel",
+                     [this](int stream) { tunnels_.ServeAndClose(stream, [this](int s) { Serve(s); }); });
 }
 
 void TunnelServer::Serve(int stream) {

@@ -1,6 +1,7 @@
 #include "libs/tunnel/connection_tracker.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <system_error>
 #include <thread>
@@ -48,6 +49,19 @@ void ConnectionTracker::Work(std::function<void()> body) {
     }
     body = std::move(queued_.front());
     queued_.pop_front();
+  }
+}
+
+void ConnectionTracker::ServeAndClose(int fd, std::function<void(int)> serve) {
+  Watch(fd);
+  bool spawned = Spawn([this, fd, serve = std::move(serve)] {
+    serve(fd);
+    Unwatch(fd);
+    ::close(fd);
+  });
+  if (!spawned) {
+    Unwatch(fd);
+    ::close(fd);
   }
 }
 

@@ -25,6 +25,9 @@ class ConnectionTracker {
   // Runs `body` on an idle thread, else a new one; false (body not run) once
   // stopping or when no thread can be had.
   bool Spawn(std::function<void()> body);
+  // Watches `fd`, runs `serve(fd)` on a thread as Spawn does, then unwatches
+  // and closes it; closes it at once when it cannot be run.
+  void ServeAndClose(int fd, std::function<void(int)> serve);
   // Registers a socket the stop must wake; when already stopping it is shut
   // down at once. Unwatch before closing it.
   void Watch(int fd);

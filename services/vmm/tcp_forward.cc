@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "absl/strings/str_cat.h"
+#include "libs/tunnel/accept_loop.h"
 #include "libs/tunnel/sockets.h"
 #include "libs/tunnel/splice_pump.h"
 #include "spdlog/spdlog.h"
@@ -49,18 +51,7 @@ void TcpForward::SetRoute(const ForwardRoute& route) {
 }
 
 void TcpForward::AcceptLoop() {
-  while (true) {
-    int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        // Out of descriptors: back off rather than spin; connections will end.
-        spdlog::warn("vmm[{}] port {}: accept: {}", context_.backend, name_, tunnel::ErrnoText(errno));
-        ::usleep(100 * 1000);
-        continue;
-      }
-      return;  // shut down by the destructor
-    }
+  tunnel::AcceptEach(listen_fd_, absl::StrCat("vmm[", context_.backend, "] port ", name_), [this](int client) {
     int one = 1;
     ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     ForwardRoute route;
@@ -73,22 +64,14 @@ void TcpForward::AcceptLoop() {
           context_.handoff->Send({tunnel::Protocol::kTcp, route.guest_ip, route.guest_port}, client);
       if (handed.ok()) {
         ::close(client);  // the agent holds its own copy now
-        continue;
+        return;
       }
       spdlog::debug("vmm[{}] port {}: handoff failed, tunneling: {}", context_.backend, name_,
                     std::string(handed.message()));
     }
-    context_.connections->Watch(client);
-    bool spawned = context_.connections->Spawn([client, name = name_, route, context = context_] {
-      Serve(client, name, route, context);
-      context.connections->Unwatch(client);
-      ::close(client);
-    });
-    if (!spawned) {
-      context_.connections->Unwatch(client);
-      ::close(client);
-    }
-  }
+    context_.connections->ServeAndClose(
+        client, [name = name_, route, context = context_](int fd) { Serve(fd, name, route, context); });
+  });
 }
 
 }  // namespace switchyard::vmm
