@@ -2,6 +2,8 @@
 
 #include "guest-agent/engine_exchange.h"
 #include "guest-agent/engine_proxy.h"
+#include "libs/http/api_target.h"
+#include "spdlog/spdlog.h"
 
 namespace switchyard::agent {
 
@@ -42,6 +44,13 @@ grpc::Status AgentService::EngineCall(
 grpc::Status AgentService::EngineExchange(grpc::ServerContext* context,
                                           const switchyard::types::v1::DockerRequest* request,
                                           switchyard::types::v1::DockerReply* reply) {
+  if (request->method() == "POST" && http::ParseTarget(request->target()).path == "/containers/create") {
+    // A failure is only logged: dockerd's own bind error then tells the user.
+    const std::vector<std::string> ips = SpecificHostIps(nlohmann::json::parse(request->body(), nullptr, false));
+    if (absl::Status owned = addresses_->Ensure(ips); !owned.ok()) {
+      spdlog::warn("cannot make a published host address local to the guest: {}", std::string(owned.message()));
+    }
+  }
   return ServeEngineExchange(*context, *request, *reply, pool_);
 }
 

@@ -5,6 +5,7 @@
 #include "guest-agent/capabilities.h"
 #include "guest-agent/dockerd_pool.h"
 #include "guest-agent/dockerd_supervisor.h"
+#include "guest-agent/published_addresses.h"
 #include "switchyard/agent/v1/agent.grpc.pb.h"
 
 namespace switchyard::agent {
@@ -13,11 +14,16 @@ namespace switchyard::agent {
 switchyard::agent::v1::EngineState ToProto(EngineState state);
 
 // The GuestAgent gRPC adapter: capabilities and engine status from their
-// owners, engine calls relayed to the guest dockerd's local socket.
+// owners, engine calls relayed to the guest dockerd's local socket. A
+// container create first makes the host IPs it publishes on local to the
+// guest, so that dockerd can bind them.
 class AgentService final : public switchyard::agent::v1::GuestAgent::Service {
  public:
-  AgentService(Capabilities capabilities, const DockerdSupervisor* supervisor)
-      : capabilities_(std::move(capabilities)), supervisor_(supervisor), pool_(supervisor->config().Socket()) {}
+  AgentService(Capabilities capabilities, const DockerdSupervisor* supervisor, PublishedAddresses* addresses)
+      : capabilities_(std::move(capabilities)),
+        supervisor_(supervisor),
+        addresses_(addresses),
+        pool_(supervisor->config().Socket()) {}
 
   grpc::Status GetInfo(grpc::ServerContext* context, const switchyard::agent::v1::GetInfoRequest* request,
                        switchyard::agent::v1::GetInfoResponse* response) override;
@@ -30,6 +36,7 @@ class AgentService final : public switchyard::agent::v1::GuestAgent::Service {
  private:
   const Capabilities capabilities_;
   const DockerdSupervisor* supervisor_;
+  PublishedAddresses* addresses_;
   DockerdPool pool_;
 };
 

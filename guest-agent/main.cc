@@ -25,6 +25,7 @@
 #include "guest-agent/dockerd_supervisor.h"
 #include "guest-agent/loopback_forwarder.h"
 #include "guest-agent/handoff_server.h"
+#include "guest-agent/published_addresses.h"
 #include "guest-agent/tunnel_server.h"
 #include "libs/rpc/unix_server.h"
 #include "spdlog/sinks/stdout_sinks.h"
@@ -154,6 +155,12 @@ int Main() {
   Capabilities caps = ProbeCapabilities();
   spdlog::info("guest {} translators [{}]", caps.kernel_arch, absl::StrJoin(caps.translators, ","));
 
+  // Before dockerd starts: it restarts containers published on these.
+  PublishedAddresses addresses(config.state_dir + "/published-addresses");
+  if (auto st = addresses.Restore(); !st.ok()) {
+    spdlog::warn("published host addresses: {}", std::string(st.message()));
+  }
+
   if (auto st = supervisor.Start(); !st.ok()) {
     spdlog::error("cannot start dockerd supervision: {}", std::string(st.message()));
     return 1;
@@ -170,7 +177,7 @@ int Main() {
     if (auto st = handoffs.Start(handoff_socket); !st.ok()) spdlog::error("socket handoff: {}", std::string(st.message()));
   }
 
-  AgentService service(caps, &supervisor);
+  AgentService service(caps, &supervisor, &addresses);
   auto server = rpc::StartUnixServer(socket, {&service});
   if (!server.ok()) {
     spdlog::error("cannot serve on {}: {}", socket, std::string(server.status().message()));
