@@ -2,10 +2,13 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <memory>
 
 #include "guest-agent/guest_address.h"
 #include "libs/tunnel/accept_loop.h"
@@ -24,7 +27,7 @@ absl::Status HandoffServer::Start(const std::string& socket_path) {
   socket_path_ = socket_path;
   listen_fd_ = *fd;
   acceptor_ = std::thread([this] { AcceptLoop(); });
-  spdlog::info("taking handed-off connections on {}", socket_path);
+  spdlog::info("taking lent listeners on {}", socket_path);
   return absl::OkStatus();
 }
 
@@ -38,37 +41,98 @@ void HandoffServer::Stop() {
   live_.StopAll();
 }
 
+// One lent listener and the threads taking turns on it. The loan ends, and
+// the agent's copy of the listener and the channel close, when the last of
+// them lets go.
+struct HandoffServer::Loan {
+  Loan(int channel, tunnel::Handoff lent, tunnel::ConnectionTracker& live)
+      : channel(channel), listener(lent.fd), target(std::move(lent.target)), live(live) {}
+  ~Loan() {
+    ::close(listener);
+    live.Unwatch(channel);
+    ::close(channel);
+  }
+  const int channel;
+  const int listener;
+  const tunnel::TunnelTarget target;
+  tunnel::ConnectionTracker& live;
+  std::atomic<int> waiting{0};  // threads polling the listener
+};
+
 void HandoffServer::AcceptLoop() {
-  tunnel::AcceptEach(listen_fd_, "handoff",
-                     [this](int channel) { live_.ServeAndClose(channel, [this](int c) { ReadChannel(c); }); });
+  tunnel::AcceptEach(listen_fd_, "handoff", [this](int channel) {
+    live_.Watch(channel);  // Stop() shuts it down, which ends the loan
+    if (!live_.Spawn([this, channel] { TakeLoan(channel); })) {
+      live_.Unwatch(channel);
+      ::close(channel);
+    }
+  });
 }
 
-void HandoffServer::ReadChannel(int channel) {
+void HandoffServer::TakeLoan(int channel) {
+  absl::StatusOr<tunnel::Handoff> lent = tunnel::ReceiveHandoff(channel);
+  if (!lent.ok()) {
+    if (lent.status().code() == absl::StatusCode::kInvalidArgument) {
+      spdlog::warn("{}", std::string(lent.status().message()));
+    }
+    live_.Unwatch(channel);
+    ::close(channel);
+    return;
+  }
+  TakeTurns(std::make_shared<Loan>(channel, *std::move(lent), live_));
+}
+
+// Leader/followers: the thread that accepts a connection serves it itself,
+// after making sure another thread waits on the listener; so a connection
+// costs no hand-over between threads.
+void HandoffServer::TakeTurns(const std::shared_ptr<Loan>& loan) {
   while (true) {
-    absl::StatusOr<tunnel::Handoff> handoff = tunnel::ReceiveHandoff(channel);
-    if (!handoff.ok()) {
-      if (handoff.status().code() == absl::StatusCode::kInvalidArgument) {
-        spdlog::warn("{}", std::string(handoff.status().message()));
+    loan->waiting.fetch_add(1);
+    pollfd fds[2] = {{loan->listener, POLLIN, 0}, {loan->channel, POLLIN, 0}};
+    const int ready = ::poll(fds, 2, -1);
+    const int others_waiting = loan->waiting.fetch_sub(1) - 1;
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    // The VM manager ended the loan (it sends nothing else), or Stop() shut
+    // the channel down.
+    if (fds[1].revents != 0) return;
+    if (fds[0].revents == 0) continue;
+    int client = ::accept4(loan->listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) {
+      if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        spdlog::warn("lent listener for guest port {}: accept: {}", loan->target.port, tunnel::ErrnoText(errno));
+        ::usleep(100 * 1000);  // out of descriptors: back off rather than spin
         continue;
       }
-      return;  // the VM manager closed its end, or Stop() shut it down
+      return;  // the VM manager closed the listener
     }
-    const tunnel::TunnelTarget target = handoff->target;
-    live_.ServeAndClose(handoff->fd, [this, target](int client) {
-      absl::StatusOr<int> peer =
-          tunnel::Dial(SOCK_STREAM, GuestDialAddress(target.ip), target.port, options_.dial_timeout);
-      if (!peer.ok()) {
-        spdlog::warn("handed-off connection to port {} closed: {}", target.port, std::string(peer.status().message()));
-      } else {
-        live_.Watch(*peer);
-        int one = 1;
-        ::setsockopt(*peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        (void)tunnel::SpliceBoth(client, *peer);
-        live_.Unwatch(*peer);
-        ::close(*peer);
-      }
-    });
+    if (others_waiting == 0) live_.Spawn([this, loan] { TakeTurns(loan); });
+    int one = 1;
+    ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    live_.Watch(client);
+    Serve(client, loan->target);
+    live_.Unwatch(client);
+    ::close(client);
+    if (loan->waiting.load() > 0) return;  // another thread waits: this one goes back to the pool
   }
+}
+
+void HandoffServer::Serve(int client, const tunnel::TunnelTarget& target) {
+  absl::StatusOr<int> peer =
+      tunnel::Dial(SOCK_STREAM, GuestDialAddress(target.ip), target.port, options_.dial_timeout);
+  if (!peer.ok()) {
+    spdlog::warn("connection to guest port {} closed: {}", target.port, std::string(peer.status().message()));
+    return;
+  }
+  live_.Watch(*peer);
+  int one = 1;
+  ::setsockopt(*peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  (void)tunnel::SpliceBoth(client, *peer);
+  live_.Unwatch(*peer);
+  ::close(*peer);
 }
 
 }  // namespace switchyard::agent

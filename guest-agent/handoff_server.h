@@ -1,11 +1,13 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "libs/tunnel/connection_tracker.h"
+#include "libs/tunnel/tunnel_header.h"
 
 namespace switchyard::agent {
 
@@ -14,11 +16,12 @@ struct HandoffServerOptions {
   absl::Duration dial_timeout = absl::Seconds(5);
 };
 
-// The guest end of socket handoff (libs/tunnel/handoff.h), for a guest on
-// the host's kernel: the VM manager sends each accepted client socket with a
-// target; the server dials the target inside the guest and splices the two
-// sockets until both directions end. One thread per channel and per
-// connection.
+// The guest end of listener lending (libs/tunnel/handoff.h), for a guest on
+// the host's kernel: the VM manager lends each host TCP listener with a
+// target, and the server accepts on it until the loan ends; for each
+// connection it dials the target inside the guest and splices the two
+// sockets until both directions end. The threads of a loan take turns on its
+// listener (leader/followers): the one that accepts serves the connection.
 class HandoffServer {
  public:
   explicit HandoffServer(HandoffServerOptions options = {}) : options_(options) {}
@@ -31,7 +34,10 @@ class HandoffServer {
 
  private:
   void AcceptLoop();
-  void ReadChannel(int channel);
+  struct Loan;
+  void TakeLoan(int channel);
+  void TakeTurns(const std::shared_ptr<Loan>& loan);
+  void Serve(int client, const tunnel::TunnelTarget& target);
 
   const HandoffServerOptions options_;
   std::string socket_path_;

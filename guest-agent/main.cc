@@ -37,7 +37,8 @@ ABSL_FLAG(std::string, socket, "", "Agent gRPC Unix socket (stands in for vsock 
 ABSL_FLAG(std::string, tunnel_socket, "",
           "Raw port-tunnel Unix socket (stands in for vsock port 1025). Default <state_dir>/tunnel.sock.");
 ABSL_FLAG(std::string, handoff_socket, "",
-          "Socket-handoff Unix socket, for an agent on the host's kernel (the sandbox). "
+          "Unix socket where the VM manager lends host TCP listeners, for an agent on the host's kernel "
+          "(the sandbox). "
           "Default <state_dir>/handoff.sock; \"none\" disables it.");
 ABSL_FLAG(std::string, dockerd, "/usr/sbin/dockerd", "dockerd binary.");
 ABSL_FLAG(std::string, bip, "", "dockerd --bip (bridge address/prefix).");

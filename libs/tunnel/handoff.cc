@@ -16,7 +16,7 @@ absl::StatusOr<int> ListenHandoff(const std::string& path) { return ListenUnix(p
 absl::StatusOr<int> ConnectHandoff(const std::string& path, absl::Duration send_timeout) {
   absl::StatusOr<int> fd = ConnectUnix(path, SOCK_SEQPACKET);
   if (!fd.ok()) return fd.status();
-  // A stuck agent must not stall the accept loop behind this send for ever.
+  // A stuck agent must not stall the VM manager's listener behind this send.
   timeval tv = absl::ToTimeval(send_timeout);
   ::setsockopt(*fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   return fd;
@@ -82,31 +82,13 @@ absl::StatusOr<Handoff> ReceiveHandoff(int channel) {
   text.remove_suffix(1);
   absl::StatusOr<TunnelTarget> target = ParseHeader(text);
   if (!target.ok()) return refuse(target.status().message());
-  if (target->protocol != Protocol::kTcp) return refuse("only tcp connections are handed off");
-  return Handoff{*std::move(target), fds[0]};
-}
-
-HandoffClient::~HandoffClient() {
-  absl::MutexLock lock(&mu_);
-  if (channel_ >= 0) ::close(channel_);
-}
-
-absl::Status HandoffClient::Send(const TunnelTarget& target, int fd) {
-  absl::MutexLock lock(&mu_);
-  absl::Status last;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (channel_ < 0) {
-      absl::StatusOr<int> channel = dial_();
-      if (!channel.ok()) return channel.status();
-      channel_ = *channel;
-    }
-    last = SendHandoff(channel_, target, fd);
-    if (last.ok()) return last;
-    // The agent went away (its VM rebooted): a fresh channel, once.
-    ::close(channel_);
-    channel_ = -1;
+  if (target->protocol != Protocol::kTcp) return refuse("only tcp listeners are lent");
+  int listening = 0;
+  socklen_t size = sizeof(listening);
+  if (::getsockopt(fds[0], SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || listening == 0) {
+    return refuse("not a listening socket");
   }
-  return last;
+  return Handoff{*std::move(target), fds[0]};
 }
 
 }  // namespace switchyard::tunnel

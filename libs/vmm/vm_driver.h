@@ -53,7 +53,7 @@ class VmDriver {
   // vsock port as a host Unix socket, so a path still fits); a driver whose
   // transport needs a handshake will want a dial function here instead.
   virtual std::string TunnelEndpoint() const = 0;
-  // Where the agent takes handed-off host sockets (libs/tunnel/handoff.h), or
+  // Where the agent takes lent host listeners (libs/tunnel/handoff.h), or
   // "" when it cannot: only a guest on the host's own kernel can hold a host
   // socket, so a hypervisor driver keeps the default.
   virtual std::string HandoffEndpoint() const { return ""; }

@@ -26,9 +26,9 @@ struct ForwardContext {
   absl::Duration udp_idle_timeout;
   // Live TCP connections, which may outlive their listener.
   tunnel::ConnectionTracker* connections = nullptr;
-  // Hands TCP connections to the agent when its VM can take host sockets;
-  // null, or failing, means the tunnel.
-  tunnel::HandoffClient* handoff = nullptr;
+  // Opens a channel to lend a TCP listener to the agent, when its VM can
+  // take host sockets; null, or failing, means accepting here and tunneling.
+  tunnel::HandoffDialer lend;
 };
 
 // One bound host port tunneling into the guest. Destroying it closes the

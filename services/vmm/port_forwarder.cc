@@ -50,12 +50,11 @@ std::string GuestName(const ForwardRoute& route) {
 }  // namespace
 
 PortForwarder::PortForwarder(std::string backend, tunnel::TunnelDialer dial, PortForwarderOptions options,
-                             tunnel::HandoffClient::Dialer handoff)
+                             tunnel::HandoffDialer lend)
     : backend_(std::move(backend)),
       options_(options),
-      handoff_(handoff ? std::make_unique<tunnel::HandoffClient>(std::move(handoff)) : nullptr),
-      context_{backend_, std::move(dial), options.handshake_timeout, options.udp_idle_timeout, &connections_,
-               handoff_.get()} {}
+      context_{backend_,     std::move(dial), options.handshake_timeout, options.udp_idle_timeout,
+               &connections_, std::move(lend)} {}
 
 PortForwarder::~PortForwarder() { Shutdown(); }
 

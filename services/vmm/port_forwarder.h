@@ -44,10 +44,11 @@ struct PortForwarderOptions {
 // endpoint. Thread-safe.
 class PortForwarder {
  public:
-  // `handoff`, when given, opens the agent's socket-handoff channel; TCP
-  // connections go that way while it works, else through the tunnel.
+  // `lend`, when given, opens a channel to the agent's handoff endpoint: TCP
+  // listeners are lent to the agent while it takes them (handoff.h), else
+  // their connections are accepted here and tunneled.
   PortForwarder(std::string backend, tunnel::TunnelDialer dial, PortForwarderOptions options = {},
-                tunnel::HandoffClient::Dialer handoff = nullptr);
+                tunnel::HandoffDialer lend = nullptr);
   ~PortForwarder();
 
   // Makes the open listeners exactly `ports`: binds what is missing, closes
@@ -70,7 +71,6 @@ class PortForwarder {
   const std::string backend_;
   const PortForwarderOptions options_;
   tunnel::ConnectionTracker connections_;
-  std::unique_ptr<tunnel::HandoffClient> handoff_;
   const ForwardContext context_;
 
   absl::Mutex mu_;

@@ -2,19 +2,26 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
-#include "libs/tunnel/accept_loop.h"
+#include "absl/time/clock.h"
+#include "libs/tunnel/handoff.h"
 #include "libs/tunnel/sockets.h"
 #include "libs/tunnel/splice_pump.h"
 #include "spdlog/spdlog.h"
 
 namespace switchyard::vmm {
 namespace {
+
+// How often a listener the agent does not hold offers itself again.
+constexpr absl::Duration kRetryLending = absl::Seconds(1);
 
 // One forwarded connection, start to end. Copies everything it needs: it may
 // outlive the listener that accepted it.
@@ -35,43 +42,145 @@ void Serve(int client, const std::string& name, const ForwardRoute& route, const
 }  // namespace
 
 TcpForward::TcpForward(int listen_fd, std::string name, ForwardRoute route, const ForwardContext& context)
-    : listen_fd_(listen_fd), name_(std::move(name)), context_(context), route_(std::move(route)) {
-  acceptor_ = std::thread([this] { AcceptLoop(); });
+    : listen_fd_(listen_fd),
+      name_(std::move(name)),
+      context_(context),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      route_(std::move(route)) {
+  // Whoever holds it, here or the agent, polls before accepting: another
+  // holder may take the connection in between, and a blocking accept would
+  // then wait with no way to wake it.
+  (void)tunnel::SetNonBlocking(listen_fd_, true);
+  runner_ = std::thread([this] { Run(); });
 }
 
 TcpForward::~TcpForward() {
-  ::shutdown(listen_fd_, SHUT_RDWR);  // wakes accept()
-  acceptor_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  // Out of LISTEN for every holder at once, the agent's copy included, so the
+  // port is free to bind again as soon as this returns.
+  ::shutdown(listen_fd_, SHUT_RDWR);
+  Wake();
+  runner_.join();
   ::close(listen_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 void TcpForward::SetRoute(const ForwardRoute& route) {
-  absl::MutexLock lock(&mu_);
-  route_ = route;
+  {
+    absl::MutexLock lock(&mu_);
+    if (route_ == route) return;
+    route_ = route;
+  }
+  Wake();  // a lent listener is lent again with the new target
 }
 
-void TcpForward::AcceptLoop() {
-  tunnel::AcceptEach(listen_fd_, absl::StrCat("vmm[", context_.backend, "] port ", name_), [this](int client) {
-    int one = 1;
-    ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    ForwardRoute route;
+void TcpForward::Wake() {
+  uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof(one));
+}
+
+ForwardRoute TcpForward::Route() {
+  absl::MutexLock lock(&mu_);
+  return route_;
+}
+
+void TcpForward::Run() {
+  bool logged_lent = false;
+  while (true) {
     {
       absl::MutexLock lock(&mu_);
-      route = route_;
+      if (stopping_) return;
     }
-    if (context_.handoff != nullptr) {
-      absl::Status handed =
-          context_.handoff->Send({tunnel::Protocol::kTcp, route.guest_ip, route.guest_port}, client);
-      if (handed.ok()) {
-        ::close(client);  // the agent holds its own copy now
-        return;
+    if (!context_.lend) {
+      ServeHere(absl::InfiniteDuration());
+      continue;
+    }
+    const ForwardRoute route = Route();
+    int channel = Lend(route);
+    if (channel < 0) {
+      ServeHere(kRetryLending);
+      continue;
+    }
+    if (!logged_lent) {
+      spdlog::info("vmm[{}] port {} container {}: lent to the agent", context_.backend, name_,
+                   ShortId(route.container_id));
+      logged_lent = true;
+    }
+    const bool let_go = WaitWhileLent(channel);
+    ::close(channel);  // ends the loan, if the agent still held it
+    if (let_go) {
+      spdlog::info("vmm[{}] port {}: the agent let go of it; accepting here until it can take it again",
+                   context_.backend, name_);
+      logged_lent = false;
+      ServeHere(kRetryLending);
+    }
+  }
+}
+
+int TcpForward::Lend(const ForwardRoute& route) {
+  absl::StatusOr<int> channel = context_.lend();
+  if (!channel.ok()) return -1;
+  absl::Status sent =
+      tunnel::SendHandoff(*channel, {tunnel::Protocol::kTcp, route.guest_ip, route.guest_port}, listen_fd_);
+  if (!sent.ok()) {
+    spdlog::debug("vmm[{}] port {}: lending failed: {}", context_.backend, name_, std::string(sent.message()));
+    ::close(*channel);
+    return -1;
+  }
+  return *channel;
+}
+
+bool TcpForward::WaitWhileLent(int channel) {
+  while (true) {
+    pollfd fds[2] = {{channel, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return true;
+    }
+    if (fds[1].revents != 0) {
+      uint64_t count;
+      (void)!::read(wake_fd_, &count, sizeof(count));
+      return false;
+    }
+    if (fds[0].revents != 0) return true;  // the agent closed its end (it sends nothing else)
+  }
+}
+
+void TcpForward::ServeHere(absl::Duration retry_lending) {
+  const absl::Time until = absl::Now() + retry_lending;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    const absl::Duration left = until - absl::Now();
+    if (left <= absl::ZeroDuration()) return;
+    const int timeout_ms = left == absl::InfiniteDuration() ? -1 : static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (::poll(fds, 2, timeout_ms) < 0 && errno != EINTR) return;
+    if (fds[1].revents != 0) {
+      uint64_t count;
+      (void)!::read(wake_fd_, &count, sizeof(count));
+      continue;  // stopping is checked above; a new route is read per connection
+    }
+    if (fds[0].revents == 0) continue;
+    int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        spdlog::warn("vmm[{}] port {}: accept: {}", context_.backend, name_, tunnel::ErrnoText(errno));
+        ::usleep(100 * 1000);  // out of descriptors: back off rather than spin
       }
-      spdlog::debug("vmm[{}] port {}: handoff failed, tunneling: {}", context_.backend, name_,
-                    std::string(handed.message()));
+      continue;  // EAGAIN (the agent took it), EINTR, ECONNABORTED; a shut-down listener ends with stopping
     }
+    int one = 1;
+    ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    const ForwardRoute route = Route();
     context_.connections->ServeAndClose(
         client, [name = name_, route, context = context_](int fd) { Serve(fd, name, route, context); });
-  });
+  }
 }
 
 }  // namespace switchyard::vmm

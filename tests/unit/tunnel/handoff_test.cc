@@ -26,22 +26,36 @@ struct Pair {
 
 }  // namespace
 
-TEST_CASE("a handed-off socket arrives with its target and still carries bytes", "[tunnel][unit]") {
+// A TCP socket listening on a loopback port.
+int Listener() {
+  int fd = BoundSocket(SOCK_STREAM, "127.0.0.1", 0);
+  REQUIRE(fd >= 0);
+  REQUIRE(::listen(fd, 16) == 0);
+  return fd;
+}
+
+TEST_CASE("a lent listener arrives with its target and still accepts", "[tunnel][unit]") {
   Pair channel(SOCK_SEQPACKET);
-  Pair connection(SOCK_STREAM);
-  REQUIRE(tunnel::SendHandoff(channel.fds[0], {tunnel::Protocol::kTcp, "0.0.0.0", 8080}, connection.fds[1]).ok());
-  ::close(connection.fds[1]);  // the sender's copy goes; the message holds its own
-  connection.fds[1] = -1;
+  int listener = Listener();
+  const int port = LocalPort(listener);
+  REQUIRE(tunnel::SendHandoff(channel.fds[0], {tunnel::Protocol::kTcp, "0.0.0.0", 8080}, listener).ok());
+  ::close(listener);  // the sender's copy goes; the message holds its own
 
   absl::StatusOr<tunnel::Handoff> got = tunnel::ReceiveHandoff(channel.fds[1]);
   REQUIRE(got.ok());
   CHECK(got->target == tunnel::TunnelTarget{tunnel::Protocol::kTcp, "0.0.0.0", 8080});
-  REQUIRE(SendAll(got->fd, "through", 7));
+  int client = ConnectTcp("127.0.0.1", port);
+  REQUIRE(client >= 0);
+  int accepted = ::accept(got->fd, nullptr, nullptr);
+  REQUIRE(accepted >= 0);
+  REQUIRE(SendAll(accepted, "through", 7));
+  ::close(accepted);
+  CHECK(ReadToEof(client) == "through");
+  ::close(client);
   ::close(got->fd);
-  CHECK(ReadToEof(connection.fds[0]) == "through");
 }
 
-TEST_CASE("a handoff without a descriptor or with a bad header is refused, its descriptor closed",
+TEST_CASE("a lending without a descriptor, with a bad header or with no listener is refused, its descriptor closed",
           "[tunnel][unit]") {
   Pair channel(SOCK_SEQPACKET);
   const std::string bare = "tcp 0.0.0.0 80\n";
@@ -50,40 +64,25 @@ TEST_CASE("a handoff without a descriptor or with a bad header is refused, its d
   CHECK(got.status().code() == absl::StatusCode::kInvalidArgument);
   CHECK_THAT(std::string(got.status().message()), Catch::Contains("0 descriptors"));
 
+  int listener = Listener();
+  REQUIRE(tunnel::SendHandoff(channel.fds[0], {tunnel::Protocol::kUdp, "0.0.0.0", 53}, listener).ok());
+  got = tunnel::ReceiveHandoff(channel.fds[1]);
+  CHECK(got.status().code() == absl::StatusCode::kInvalidArgument);
+  ::close(listener);
+
+  // A connected socket is not a listener: refused, and its copy closed.
   Pair connection(SOCK_STREAM);
-  REQUIRE(tunnel::SendHandoff(channel.fds[0], {tunnel::Protocol::kUdp, "0.0.0.0", 53}, connection.fds[1]).ok());
+  REQUIRE(tunnel::SendHandoff(channel.fds[0], {tunnel::Protocol::kTcp, "0.0.0.0", 80}, connection.fds[1]).ok());
   ::close(connection.fds[1]);
   connection.fds[1] = -1;
   got = tunnel::ReceiveHandoff(channel.fds[1]);
   CHECK(got.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(got.status().message()), Catch::Contains("not a listening socket"));
   CHECK(ReadToEof(connection.fds[0], 2000).empty());  // EOF: the refused copy was closed
 
   ::close(channel.fds[0]);
   channel.fds[0] = -1;
   CHECK(tunnel::ReceiveHandoff(channel.fds[1]).status().code() == absl::StatusCode::kOutOfRange);
-}
-
-TEST_CASE("the handoff client opens a fresh channel once when the old one broke", "[tunnel][unit]") {
-  std::vector<int> peers;
-  int dials = 0;
-  tunnel::HandoffClient client([&]() -> absl::StatusOr<int> {
-    int fds[2];
-    REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == 0);
-    ++dials;
-    peers.push_back(fds[1]);
-    return fds[0];
-  });
-  Pair connection(SOCK_STREAM);
-  const tunnel::TunnelTarget target{tunnel::Protocol::kTcp, "10.0.2.100", 80};
-  REQUIRE(client.Send(target, connection.fds[1]).ok());
-  CHECK(dials == 1);
-  ::close(peers[0]);  // the agent's end went away with its VM
-  REQUIRE(client.Send(target, connection.fds[1]).ok());
-  CHECK(dials == 2);
-  absl::StatusOr<tunnel::Handoff> got = tunnel::ReceiveHandoff(peers[1]);
-  REQUIRE(got.ok());
-  ::close(got->fd);
-  ::close(peers[1]);
 }
 
 TEST_CASE("a connection thread whose connection ended serves the next one", "[tunnel][unit]") {

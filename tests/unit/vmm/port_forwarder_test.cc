@@ -3,12 +3,15 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "guest-agent/handoff_server.h"
 #include "guest-agent/tunnel_server.h"
+#include "libs/tunnel/handoff.h"
 #include "libs/tunnel/sockets.h"
 #include "tests/unit/tunnel/echo_servers.h"
 
@@ -222,4 +225,68 @@ TEST_CASE("shutting the forwarder down closes listeners and live connections", "
   REQUIRE(ConnectTcp("127.0.0.1", port) < 0);
   ::close(live);
   REQUIRE(f.forwarder->Sync({Tcp(port, echo.port())}).bound == 0);
+}
+
+TEST_CASE("a TCP listener is lent to the agent while it takes it, and served here while it does not",
+          "[vmm][unit]") {
+  TcpEchoServer echo;
+  const fs::path dir = fs::temp_directory_path() / ("sy-pf-lend-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string tunnel_socket = (dir / "tunnel.sock").string();
+  const std::string handoff_socket = (dir / "handoff.sock").string();
+  switchyard::agent::TunnelServer tunnels;
+  REQUIRE(tunnels.Start(tunnel_socket).ok());
+  auto agent = std::make_unique<switchyard::agent::HandoffServer>();
+  REQUIRE(agent->Start(handoff_socket).ok());
+  std::atomic<int> tunnels_opened{0};
+  auto forwarder = std::make_unique<PortForwarder>(
+      "hv",
+      [&tunnels_opened, path = tunnel_socket] {
+        ++tunnels_opened;
+        return tunnel::ConnectUnix(path);
+      },
+      switchyard::vmm::PortForwarderOptions{},
+      [path = handoff_socket] { return tunnel::ConnectHandoff(path, absl::Seconds(1)); });
+  const int port = FreePort();
+  REQUIRE(forwarder->Sync({Tcp(port, echo.port())}).bound == 1);
+
+  for (int i = 0; i < 3; ++i) REQUIRE(RoundTrip(port, "lent") == "lent");
+  CHECK(tunnels_opened == 0);  // the agent accepted them
+
+  agent->Stop();  // its VM went down: the VM manager accepts and tunnels
+  REQUIRE(RoundTrip(port, "here") == "here");
+  CHECK(tunnels_opened >= 1);
+
+  agent = std::make_unique<switchyard::agent::HandoffServer>();
+  REQUIRE(agent->Start(handoff_socket).ok());
+  // Offered again within a second or so; then connections stop using the tunnel.
+  bool lent_again = false;
+  for (int i = 0; i < 50 && !lent_again; ++i) {
+    const int before = tunnels_opened;
+    REQUIRE(RoundTrip(port, "back") == "back");
+    lent_again = tunnels_opened == before;
+    if (!lent_again) ::usleep(100 * 1000);
+  }
+  CHECK(lent_again);
+
+  // A changed route is lent again with its new target (where nothing
+  // listens, so connections are closed unanswered).
+  REQUIRE(forwarder->Sync({Tcp(port, FreePort())}).bound == 1);
+  bool moved = false;
+  for (int i = 0; i < 50 && !moved; ++i) {
+    moved = RoundTrip(port, "moved").empty();
+    if (!moved) ::usleep(100 * 1000);
+  }
+  CHECK(moved);
+
+  // Released: the port is free at once, though the agent held a copy.
+  REQUIRE(forwarder->Sync({}).bound == 0);
+  CHECK(ConnectTcp("127.0.0.1", port) < 0);
+  int rebound = BoundSocket(SOCK_STREAM, "127.0.0.1", port);
+  CHECK(rebound >= 0);
+  if (rebound >= 0) ::close(rebound);
+  forwarder.reset();
+  agent->Stop();
+  tunnels.Stop();
+  fs::remove_all(dir);
 }
