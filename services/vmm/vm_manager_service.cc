@@ -176,13 +176,11 @@ bool VmManagerService::BootOnce() {
   return false;
 }
 
-void VmManagerService::Watch() {
+std::string VmManagerService::Watch() {
   int misses = 0;
   while (SleepUnlessStopping(options_.poll_interval)) {
     if (!driver_->IsRunning()) {
-      SetState(pb::VM_STATE_FAILED,
-               absl::StrCat("VM ", spec_.backend, " stopped unexpectedly: ", driver_->ExitReason()));
-      return;
+      return absl::StrCat("VM ", spec_.backend, " stopped unexpectedly: ", driver_->ExitReason());
     }
     std::string error;
     if (Poll(absl::Seconds(3), &error)) {
@@ -196,6 +194,7 @@ void VmManagerService::Watch() {
       Redial();  // drop the stale connection, as a host agent does after a guest hiccup
     }
   }
+  return "";
 }
 
 void VmManagerService::Run() {
@@ -207,7 +206,13 @@ void VmManagerService::Run() {
     }
     if (BootOnce()) {
       failures = 0;
-      Watch();
+      const std::string stopped = Watch();
+      // A VM that ran and went down is booting again from now on, so that
+      // requests wait for it (bounded) rather than fail during the reboot.
+      // One that did not even boot stays FAILED: its next boot may fail too.
+      if (!stopped.empty()) {
+        SetState(pb::VM_STATE_BOOTING, absl::StrCat("VM ", spec_.backend, " is rebooting after: ", stopped));
+      }
     }
     {
       absl::MutexLock lock(&mu_);

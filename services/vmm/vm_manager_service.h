@@ -66,8 +66,8 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
   void Run();
   // Boots and waits for the agent; false with the reason set on failure.
   bool BootOnce();
-  // Watches a booted VM until it dies or we stop.
-  void Watch();
+  // Watches a booted VM until it dies (returns why) or we stop ("").
+  std::string Watch();
   // One GetInfo; updates state from it. Returns whether the agent answered.
   bool Poll(absl::Duration timeout, std::string* error);
   // A raw stream to the agent's tunnel endpoint, for the port forwarder.

@@ -155,6 +155,52 @@ TEST_CASE("VM state follows the agent's engine and the VM's life", "[vmm][unit]"
   fs::remove_all(dir);
 }
 
+TEST_CASE("an engine call during the reboot that follows a crash waits for the VM", "[vmm][unit]") {
+  fs::path dir = fs::temp_directory_path() / ("sy-vmm-reboot-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string socket = (dir / "agent.sock").string();
+  FakeAgent agent;
+  agent.info.set_engine_state(agentpb::ENGINE_STATE_RUNNING);
+  auto server = switchyard::rpc::StartUnixServer(socket, {&agent});
+  REQUIRE(server.ok());
+  auto owned = std::make_unique<FakeVmDriver>();
+  FakeVmDriver* driver = owned.get();
+  driver->set_agent_endpoint(socket);
+  switchyard::vmm::VmSpec spec;
+  spec.backend = "hv";
+  auto options = FastOptions();
+  options.max_reboot_backoff = absl::Milliseconds(700);  // a reboot wide enough to call into
+  VmManagerService service(std::move(owned), spec, switchyard::vmm::UnixAgentConnector(), options);
+  service.Start();
+  REQUIRE(WaitForState(service, pb::VM_STATE_RUNNING).state() == pb::VM_STATE_RUNNING);
+
+  driver->Crash("agent (guest PID 1) killed by signal 9");
+  // The first state after RUNNING, seen at once: the VM is in its backoff
+  // before the second boot, and already counts as booting.
+  pb::GetVmStatusResponse status;
+  for (int i = 0; i < 2000; ++i) {
+    status.Clear();
+    service.GetVmStatus(nullptr, nullptr, &status);
+    if (status.state() != pb::VM_STATE_RUNNING) break;
+    ::usleep(1000);
+  }
+  REQUIRE(status.state() == pb::VM_STATE_BOOTING);
+  CHECK(status.error() == "VM hv is rebooting after: VM hv stopped unexpectedly: agent (guest PID 1) killed by signal 9");
+  REQUIRE(driver->boots().size() == 1);
+
+  grpc::ServerContext context;
+  switchyard::types::v1::DockerRequest request;
+  switchyard::types::v1::DockerReply reply;
+  grpc::Status call = service.EngineExchange(&context, &request, &reply);
+  CHECK(driver->boots().size() == 2);
+  // Past the VM manager: the fake agent has no engine to answer with.
+  CHECK(call.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+
+  service.Shutdown();
+  (*server)->Shutdown();
+  fs::remove_all(dir);
+}
+
 TEST_CASE("an engine call gives up on a VM that stays booting after the boot wait", "[vmm][unit]") {
   fs::path dir = fs::temp_directory_path() / ("sy-vmm-boot-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
