@@ -1,9 +1,7 @@
 #include "guest-agent/loopback_forwarder.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,46 +12,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "libs/tunnel/accept_loop.h"
+#include "libs/tunnel/sockets.h"
+#include "libs/tunnel/splice_pump.h"
 #include "spdlog/spdlog.h"
 
 namespace switchyard::agent {
-namespace {
-
-// Copies bytes both ways until both sides have closed; half-closes propagate.
-void Pump(int a, int b) {
-  char buf[64 * 1024];
-  bool a_open = true, b_open = true;
-  while (a_open || b_open) {
-    pollfd fds[2] = {{a_open ? a : -1, POLLIN, 0}, {b_open ? b : -1, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].revents == 0) continue;
-      int from = i == 0 ? a : b, to = i == 0 ? b : a;
-      ssize_t n = ::read(from, buf, sizeof(buf));
-      if (n <= 0) {
-        ::shutdown(to, SHUT_WR);
-        (i == 0 ? a_open : b_open) = false;
-        continue;
-      }
-      for (ssize_t off = 0; off < n;) {
-        ssize_t w = ::send(to, buf + off, n - off, MSG_NOSIGNAL);
-        if (w <= 0) {
-          a_open = b_open = false;
-          break;
-        }
-        off += w;
-      }
-    }
-  }
-  ::close(a);
-  ::close(b);
-}
-
-}  // namespace
-
 absl::StatusOr<std::vector<int>> ParsePorts(absl::string_view list) {
   std::vector<int> ports;
   for (absl::string_view part : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
@@ -83,48 +47,37 @@ absl::Status LoopbackForwarder::Start(const std::vector<int>& ports) {
       return absl::UnavailableError(absl::StrCat("listen on 127.0.0.1:", port, ": ", err));
     }
     listen_fds_.push_back(fd);
-    threads_.emplace_back([this, fd, port] { AcceptLoop(fd, port); });
+    acceptors_.emplace_back([this, fd, port] {
+      tunnel::AcceptEach(fd, absl::StrCat("agent: forward 127.0.0.1:", port), [this, port](int client) {
+        live_.ServeAndClose(client, [this, port](int c) { Forward(c, port); });
+      });
+    });
     spdlog::info("agent: forwarding guest 127.0.0.1:{} to {}:{}", port, target_host_, port);
   }
   return absl::OkStatus();
 }
 
 void LoopbackForwarder::Stop() {
-  stopping_ = true;
   for (int fd : listen_fds_) ::shutdown(fd, SHUT_RDWR);  // wakes accept()
-  for (auto& t : threads_) t.join();
+  for (auto& t : acceptors_) t.join();
   for (int fd : listen_fds_) ::close(fd);
   listen_fds_.clear();
-  threads_.clear();
+  acceptors_.clear();
+  live_.StopAll();
 }
 
-void LoopbackForwarder::AcceptLoop(int listen_fd, int port) {
-  while (!stopping_) {
-    int client = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (!stopping_) spdlog::warn("agent: accept on 127.0.0.1:{}: {}", port, std::strerror(errno));
-      return;
-    }
-    // Connections are independent and short-lived (registry pulls): a
-    // detached thread each keeps this simple.
-    std::thread([client, port, host = target_host_] {
-      int up = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_port = htons(port);
-      ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
-      if (::connect(up, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-        spdlog::warn("agent: forward 127.0.0.1:{} -> {}:{}: {}", port, host, port, std::strerror(errno));
-        ::close(up);
-        ::close(client);
-        return;
-      }
-      int one = 1;
-      ::setsockopt(up, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      Pump(client, up);
-    }).detach();
+void LoopbackForwarder::Forward(int client, int port) {
+  absl::StatusOr<int> up = tunnel::Dial(SOCK_STREAM, target_host_, port, absl::Seconds(5));
+  if (!up.ok()) {
+    spdlog::warn("agent: forward 127.0.0.1:{}: {}", port, std::string(up.status().message()));
+    return;
   }
+  live_.Watch(*up);
+  int one = 1;
+  ::setsockopt(*up, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  (void)tunnel::SpliceBoth(client, *up);
+  live_.Unwatch(*up);
+  ::close(*up);
 }
 
 }  // namespace switchyard::agent

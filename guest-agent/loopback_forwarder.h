@@ -1,7 +1,5 @@
 #pragma once
 
-#include <atomic>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -9,7 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "libs/tunnel/connection_tracker.h"
 
 namespace switchyard::agent {
 
@@ -27,15 +25,16 @@ class LoopbackForwarder {
 
   // Binds every port; fails if one cannot be bound.
   absl::Status Start(const std::vector<int>& ports);
+  // Closes the listeners, ends live connections and waits for their threads.
   void Stop();
 
  private:
-  void AcceptLoop(int listen_fd, int port);
+  void Forward(int client, int port);
 
-  std::string target_host_;
-  std::atomic<bool> stopping_{false};
+  const std::string target_host_;
   std::vector<int> listen_fds_;
-  std::vector<std::thread> threads_;
+  std::vector<std::thread> acceptors_;
+  tunnel::ConnectionTracker live_;
 };
 
 }  // namespace switchyard::agent
