@@ -1,23 +1,23 @@
 #pragma once
 
-#include <deque>
 #include <functional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "libs/threads/reusable_threads.h"
 
 namespace switchyard::tunnel {
 
 // Runs each tunneled connection on a thread of its own and knows its
 // sockets, so that a stop can wake every one (shutdown(2)) and wait for all
-// to end: no connection thread outlives its owner. A thread whose connection
-// ended waits a while for the next one, so that a burst of short connections
-// does not pay for a thread each.
+// to end: no connection thread outlives its owner. Threads are reused
+// (threads::ReusableThreads), so a burst of short connections does not pay
+// for a thread each.
 class ConnectionTracker {
  public:
   explicit ConnectionTracker(absl::Duration idle_thread_linger = absl::Seconds(10))
-      : idle_thread_linger_(idle_thread_linger) {}
+      : threads_(idle_thread_linger) {}
   ConnectionTracker(const ConnectionTracker&) = delete;
   ConnectionTracker& operator=(const ConnectionTracker&) = delete;
   ~ConnectionTracker() { StopAll(); }
@@ -36,20 +36,14 @@ class ConnectionTracker {
   // Later Spawns are refused. Idempotent.
   void StopAll();
   // Bodies running or queued.
-  int live() const;
+  int live() const { return threads_.live(); }
   // Threads alive, running a body or idle.
-  int threads() const;
+  int threads() const { return threads_.threads(); }
 
  private:
-  void Work(std::function<void()> body);
-
-  const absl::Duration idle_thread_linger_;
+  threads::ReusableThreads threads_;
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  int live_ ABSL_GUARDED_BY(mu_) = 0;
-  int threads_ ABSL_GUARDED_BY(mu_) = 0;
-  int idle_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<std::function<void()>> queued_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<int> fds_ ABSL_GUARDED_BY(mu_);
 };
 
