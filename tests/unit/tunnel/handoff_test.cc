@@ -3,11 +3,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <catch2/catch.hpp>
-#include <thread>
 
-#include "libs/tunnel/connection_tracker.h"
 #include "tests/unit/tunnel/echo_servers.h"
 
 namespace tunnel = switchyard::tunnel;
@@ -83,25 +80,4 @@ TEST_CASE("a lending without a descriptor, with a bad header or with no listener
   ::close(channel.fds[0]);
   channel.fds[0] = -1;
   CHECK(tunnel::ReceiveHandoff(channel.fds[1]).status().code() == absl::StatusCode::kOutOfRange);
-}
-
-TEST_CASE("a connection thread whose connection ended serves the next one", "[tunnel][unit]") {
-  tunnel::ConnectionTracker tracker(absl::Seconds(30));
-  std::atomic<std::thread::id> first, second;
-  REQUIRE(tracker.Spawn([&] { first = std::this_thread::get_id(); }));
-  for (int i = 0; i < 200 && tracker.live() > 0; ++i) ::usleep(10 * 1000);
-  ::usleep(20 * 1000);  // the thread is back in its wait
-  REQUIRE(tracker.Spawn([&] { second = std::this_thread::get_id(); }));
-  for (int i = 0; i < 200 && tracker.live() > 0; ++i) ::usleep(10 * 1000);
-  CHECK(first.load() == second.load());
-  CHECK(tracker.threads() == 1);
-  tracker.StopAll();  // wakes the idle thread and waits for it
-  CHECK(tracker.threads() == 0);
-}
-
-TEST_CASE("an idle connection thread leaves after its linger", "[tunnel][unit]") {
-  tunnel::ConnectionTracker tracker(absl::Milliseconds(50));
-  REQUIRE(tracker.Spawn([] {}));
-  for (int i = 0; i < 200 && tracker.threads() > 0; ++i) ::usleep(10 * 1000);
-  CHECK(tracker.threads() == 0);
 }
