@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "guest-agent/guest_address.h"
 #include "libs/tunnel/accept_loop.h"
 #include "libs/tunnel/handoff.h"
@@ -46,7 +47,11 @@ void HandoffServer::Stop() {
 // them lets go.
 struct HandoffServer::Loan {
   Loan(int channel, tunnel::Handoff lent, tunnel::ConnectionTracker& live)
-      : channel(channel), listener(lent.fd), target(std::move(lent.target)), live(live) {}
+      : channel(channel),
+        listener(lent.fd),
+        target(std::move(lent.target)),
+        what(absl::StrCat("lent listener for guest port ", target.port)),
+        live(live) {}
   ~Loan() {
     ::close(listener);
     live.Unwatch(channel);
@@ -55,6 +60,7 @@ struct HandoffServer::Loan {
   const int channel;
   const int listener;
   const tunnel::TunnelTarget target;
+  const std::string what;  // for logs
   tunnel::ConnectionTracker& live;
   std::atomic<int> waiting{0};  // threads polling the listener
 };
@@ -99,16 +105,10 @@ void HandoffServer::TakeTurns(const std::shared_ptr<Loan>& loan) {
     // the channel down.
     if (fds[1].revents != 0) return;
     if (fds[0].revents == 0) continue;
-    int client = ::accept4(loan->listener, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) {
-      if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        spdlog::warn("lent listener for guest port {}: accept: {}", loan->target.port, tunnel::ErrnoText(errno));
-        ::usleep(100 * 1000);  // out of descriptors: back off rather than spin
-        continue;
-      }
-      return;  // the VM manager closed the listener
-    }
+    const tunnel::Accepted accepted = tunnel::AcceptOnce(loan->listener, loan->what);
+    if (accepted.closed) return;  // the VM manager closed the listener
+    if (accepted.fd < 0) continue;
+    const int client = accepted.fd;
     if (others_waiting == 0) live_.Spawn([this, loan] { TakeTurns(loan); });
     int one = 1;
     ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

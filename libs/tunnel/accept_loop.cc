@@ -11,20 +11,24 @@
 
 namespace switchyard::tunnel {
 
+Accepted AcceptOnce(int listen_fd, absl::string_view what) {
+  int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) return {fd, false};
+  if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN) return {};
+  if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+    // Out of descriptors: back off rather than spin; connections will end.
+    spdlog::warn("{}: accept: {}", std::string(what), ErrnoText(errno));
+    ::usleep(100 * 1000);
+    return {};
+  }
+  return {-1, true};
+}
+
 void AcceptEach(int listen_fd, absl::string_view what, const std::function<void(int)>& accepted) {
   while (true) {
-    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        // Out of descriptors: back off rather than spin; connections will end.
-        spdlog::warn("{}: accept: {}", std::string(what), ErrnoText(errno));
-        ::usleep(100 * 1000);
-        continue;
-      }
-      return;  // the listener was shut down
-    }
-    accepted(fd);
+    Accepted next = AcceptOnce(listen_fd, what);
+    if (next.closed) return;
+    if (next.fd >= 0) accepted(next.fd);
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "libs/tunnel/accept_loop.h"
 #include "libs/tunnel/handoff.h"
 #include "libs/tunnel/sockets.h"
 #include "libs/tunnel/splice_pump.h"
@@ -44,6 +45,7 @@ void Serve(int client, const std::string& name, const ForwardRoute& route, const
 TcpForward::TcpForward(int listen_fd, std::string name, ForwardRoute route, const ForwardContext& context)
     : listen_fd_(listen_fd),
       name_(std::move(name)),
+      what_(absl::StrCat("vmm[", context.backend, "] port ", name_)),
       context_(context),
       wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       route_(std::move(route)) {
@@ -167,14 +169,9 @@ void TcpForward::ServeHere(absl::Duration retry_lending) {
       continue;  // stopping is checked above; a new route is read per connection
     }
     if (fds[0].revents == 0) continue;
-    int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) {
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        spdlog::warn("vmm[{}] port {}: accept: {}", context_.backend, name_, tunnel::ErrnoText(errno));
-        ::usleep(100 * 1000);  // out of descriptors: back off rather than spin
-      }
-      continue;  // EAGAIN (the agent took it), EINTR, ECONNABORTED; a shut-down listener ends with stopping
-    }
+    // A shut-down listener gives nothing here either: it ends with stopping.
+    const int client = tunnel::AcceptOnce(listen_fd_, what_).fd;
+    if (client < 0) continue;
     int one = 1;
     ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     const ForwardRoute route = Route();

@@ -36,6 +36,7 @@ class TcpForward final : public ForwardListener {
 
   const int listen_fd_;
   const std::string name_;
+  const std::string what_;  // "vmm[hv] port tcp 0.0.0.0:8080", for logs
   const ForwardContext context_;
   const int wake_fd_;  // an eventfd: stop, or a new route to lend with
   absl::Mutex mu_;
