@@ -15,7 +15,6 @@
 #include "libs/tunnel/accept_loop.h"
 #include "libs/tunnel/handoff.h"
 #include "libs/tunnel/sockets.h"
-#include "libs/tunnel/splice_pump.h"
 #include "spdlog/spdlog.h"
 
 namespace switchyard::agent {
@@ -127,12 +126,7 @@ void HandoffServer::Serve(int client, const tunnel::TunnelTarget& target) {
     spdlog::warn("connection to guest port {} closed: {}", target.port, std::string(peer.status().message()));
     return;
   }
-  live_.Watch(*peer);
-  int one = 1;
-  ::setsockopt(*peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  (void)tunnel::SpliceBoth(client, *peer);
-  live_.Unwatch(*peer);
-  ::close(*peer);
+  live_.SpliceAndClose(client, *peer);
 }
 
 }  // namespace switchyard::agent

@@ -1,7 +1,6 @@
 #include "guest-agent/loopback_forwarder.h"
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,7 +13,6 @@
 #include "absl/strings/strip.h"
 #include "libs/tunnel/accept_loop.h"
 #include "libs/tunnel/sockets.h"
-#include "libs/tunnel/splice_pump.h"
 #include "spdlog/spdlog.h"
 
 namespace switchyard::agent {
@@ -72,12 +70,7 @@ void LoopbackForwarder::Forward(int client, int port) {
     spdlog::warn("agent: forward 127.0.0.1:{}: {}", port, std::string(up.status().message()));
     return;
   }
-  live_.Watch(*up);
-  int one = 1;
-  ::setsockopt(*up, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  (void)tunnel::SpliceBoth(client, *up);
-  live_.Unwatch(*up);
-  ::close(*up);
+  live_.SpliceAndClose(client, *up);
 }
 
 }  // namespace switchyard::agent

@@ -1,7 +1,6 @@
 #include "guest-agent/tunnel_server.h"
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -69,8 +68,6 @@ void TunnelServer::Serve(int stream) {
   tunnels_.Watch(*peer);
   if (tunnel::WriteAll(stream, tunnel::FormatReply(absl::OkStatus())).ok()) {
     if (tcp) {
-      int one = 1;
-      ::setsockopt(*peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       (void)tunnel::SpliceBoth(stream, *peer);
     } else {
       (void)tunnel::RelayDatagrams(stream, *peer);

@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "libs/tunnel/splice_pump.h"
+
 namespace switchyard::tunnel {
 
 bool ConnectionTracker::Spawn(std::function<void()> body) { return threads_.Spawn(std::move(body)); }
@@ -18,6 +20,13 @@ void ConnectionTracker::ServeAndClose(int fd, std::function<void(int)> serve) {
     Unwatch(fd);
     ::close(fd);
   }
+}
+
+void ConnectionTracker::SpliceAndClose(int client, int peer) {
+  Watch(peer);
+  (void)SpliceBoth(client, peer);
+  Unwatch(peer);
+  ::close(peer);
 }
 
 void ConnectionTracker::Watch(int fd) {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -149,6 +150,10 @@ absl::StatusOr<int> Dial(int type, absl::string_view ip, int port, absl::Duratio
   if (!status.ok()) {
     ::close(fd);
     return status;
+  }
+  if (type == SOCK_STREAM) {
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   }
   return fd;
 }

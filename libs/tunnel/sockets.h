@@ -34,7 +34,8 @@ absl::StatusOr<int> ConnectUnix(const std::string& path, int type = SOCK_STREAM)
 // A listening Unix socket of `type` at `path` (a stale file is replaced), 0600.
 absl::StatusOr<int> ListenUnix(const std::string& path, int type = SOCK_STREAM);
 // A connected socket of `type` (SOCK_STREAM or SOCK_DGRAM) to `addr`,
-// blocking, giving up after `timeout`. Errors read as Go's:
+// blocking, giving up after `timeout`; a stream has TCP_NODELAY, as every
+// relayed connection wants. Errors read as Go's:
 // "dial tcp 10.0.2.100:80: connect: connection refused".
 absl::StatusOr<int> Dial(int type, absl::string_view ip, int port, absl::Duration timeout);
 

@@ -15,7 +15,6 @@
 #include "libs/tunnel/accept_loop.h"
 #include "libs/tunnel/handoff.h"
 #include "libs/tunnel/sockets.h"
-#include "libs/tunnel/splice_pump.h"
 #include "spdlog/spdlog.h"
 
 namespace switchyard::vmm {
@@ -34,10 +33,7 @@ void Serve(int client, const std::string& name, const ForwardRoute& route, const
                  ShortId(route.container_id), route.guest_port, std::string(stream.status().message()));
     return;
   }
-  context.connections->Watch(*stream);
-  (void)tunnel::SpliceBoth(client, *stream);
-  context.connections->Unwatch(*stream);
-  ::close(*stream);
+  context.connections->SpliceAndClose(client, *stream);
 }
 
 }  // namespace
