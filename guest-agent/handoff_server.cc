@@ -24,20 +24,15 @@ HandoffServer::~HandoffServer() { Stop(); }
 absl::Status HandoffServer::Start(const std::string& socket_path) {
   auto fd = tunnel::ListenHandoff(socket_path);
   if (!fd.ok()) return fd.status();
-  socket_path_ = socket_path;
-  listen_fd_ = *fd;
-  acceptor_ = std::thread([this] { AcceptLoop(); });
+  acceptor_.Start(
+      *fd, "handoff", [this](int channel) { TakeChannel(channel); }, socket_path);
   spdlog::info("taking lent listeners on {}", socket_path);
   return absl::OkStatus();
 }
 
 void HandoffServer::Stop() {
-  if (listen_fd_ < 0) return;
-  ::shutdown(listen_fd_, SHUT_RDWR);  // wakes accept()
-  if (acceptor_.joinable()) acceptor_.join();
-  ::close(listen_fd_);
-  listen_fd_ = -1;
-  ::unlink(socket_path_.c_str());
+  if (!acceptor_.running()) return;
+  acceptor_.Stop();
   live_.StopAll();
 }
 
@@ -64,14 +59,12 @@ struct HandoffServer::Loan {
   std::atomic<int> waiting{0};  // threads polling the listener
 };
 
-void HandoffServer::AcceptLoop() {
-  tunnel::AcceptEach(listen_fd_, "handoff", [this](int channel) {
-    live_.Watch(channel);  // Stop() shuts it down, which ends the loan
-    if (!live_.Spawn([this, channel] { TakeLoan(channel); })) {
-      live_.Unwatch(channel);
-      ::close(channel);
-    }
-  });
+void HandoffServer::TakeChannel(int channel) {
+  live_.Watch(channel);  // Stop() shuts it down, which ends the loan
+  if (!live_.Spawn([this, channel] { TakeLoan(channel); })) {
+    live_.Unwatch(channel);
+    ::close(channel);
+  }
 }
 
 void HandoffServer::TakeLoan(int channel) {

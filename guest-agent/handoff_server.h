@@ -2,10 +2,10 @@
 
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "libs/tunnel/accept_loop.h"
 #include "libs/tunnel/connection_tracker.h"
 #include "libs/tunnel/tunnel_header.h"
 
@@ -33,18 +33,16 @@ class HandoffServer {
   void Stop();
 
  private:
-  void AcceptLoop();
   struct Loan;
+  void TakeChannel(int channel);
   void TakeLoan(int channel);
   void TakeTurns(const std::shared_ptr<Loan>& loan);
   void Serve(int client, const tunnel::TunnelTarget& target);
 
   const HandoffServerOptions options_;
-  std::string socket_path_;
-  int listen_fd_ = -1;
-  std::thread acceptor_;
   // Channels and connections alike, so Stop() ends them all.
   tunnel::ConnectionTracker live_;
+  tunnel::AcceptThread acceptor_;  // stopped before the tracker goes
 };
 
 }  // namespace switchyard::agent

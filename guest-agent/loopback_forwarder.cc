@@ -44,11 +44,8 @@ absl::Status LoopbackForwarder::Start(const std::vector<int>& ports) {
       ::close(fd);
       return absl::UnavailableError(absl::StrCat("listen on 127.0.0.1:", port, ": ", err));
     }
-    listen_fds_.push_back(fd);
-    acceptors_.emplace_back([this, fd, port] {
-      tunnel::AcceptEach(fd, absl::StrCat("agent: forward 127.0.0.1:", port), [this, port](int client) {
-        live_.ServeAndClose(client, [this, port](int c) { Forward(c, port); });
-      });
+    acceptors_.emplace_back().Start(fd, absl::StrCat("agent: forward 127.0.0.1:", port), [this, port](int client) {
+      live_.ServeAndClose(client, [this, port](int c) { Forward(c, port); });
     });
     spdlog::info("agent: forwarding guest 127.0.0.1:{} to {}:{}", port, target_host_, port);
   }
@@ -56,11 +53,7 @@ absl::Status LoopbackForwarder::Start(const std::vector<int>& ports) {
 }
 
 void LoopbackForwarder::Stop() {
-  for (int fd : listen_fds_) ::shutdown(fd, SHUT_RDWR);  // wakes accept()
-  for (auto& t : acceptors_) t.join();
-  for (int fd : listen_fds_) ::close(fd);
-  listen_fds_.clear();
-  acceptors_.clear();
+  acceptors_.clear();  // each stops: its listener closes and its thread ends
   live_.StopAll();
 }
 

@@ -1,12 +1,13 @@
 #pragma once
 
+#include <deque>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "libs/tunnel/accept_loop.h"
 #include "libs/tunnel/connection_tracker.h"
 
 namespace switchyard::agent {
@@ -32,9 +33,8 @@ class LoopbackForwarder {
   void Forward(int client, int port);
 
   const std::string target_host_;
-  std::vector<int> listen_fds_;
-  std::vector<std::thread> acceptors_;
   tunnel::ConnectionTracker live_;
+  std::deque<tunnel::AcceptThread> acceptors_;  // one per port; stopped before the tracker goes
 };
 
 }  // namespace switchyard::agent

@@ -22,26 +22,17 @@ TunnelServer::~TunnelServer() { Stop(); }
 absl::Status TunnelServer::Start(const std::string& socket_path) {
   auto fd = tunnel::ListenUnix(socket_path);
   if (!fd.ok()) return fd.status();
-  socket_path_ = socket_path;
-  listen_fd_ = *fd;
-  acceptor_ = std::thread([this] { AcceptLoop(); });
+  acceptor_.Start(
+      *fd, "tunnel", [this](int stream) { tunnels_.ServeAndClose(stream, [this](int s) { Serve(s); }); },
+      socket_path);
   spdlog::info("serving port tunnels on {}", socket_path);
   return absl::OkStatus();
 }
 
 void TunnelServer::Stop() {
-  if (listen_fd_ < 0) return;
-  ::shutdown(listen_fd_, SHUT_RDWR);  // wakes accept()
-  if (acceptor_.joinable()) acceptor_.join();
-  ::close(listen_fd_);
-  listen_fd_ = -1;
-  ::unlink(socket_path_.c_str());
+  if (!acceptor_.running()) return;
+  acceptor_.Stop();
   tunnels_.StopAll();
-}
-
-void TunnelServer::AcceptLoop() {
-  tunnel::AcceptEach(listen_fd_, "tunnel",
-                     [this](int stream) { tunnels_.ServeAndClose(stream, [this](int s) { Serve(s); }); });
 }
 
 void TunnelServer::Serve(int stream) {

@@ -1,10 +1,10 @@
 #pragma once
 
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "libs/tunnel/accept_loop.h"
 #include "libs/tunnel/connection_tracker.h"
 
 namespace switchyard::agent {
@@ -32,14 +32,11 @@ class TunnelServer {
   void Stop();
 
  private:
-  void AcceptLoop();
   void Serve(int stream);
 
   const TunnelServerOptions options_;
-  std::string socket_path_;
-  int listen_fd_ = -1;
-  std::thread acceptor_;
   tunnel::ConnectionTracker tunnels_;
+  tunnel::AcceptThread acceptor_;  // stopped before the tracker goes
 };
 
 }  // namespace switchyard::agent

@@ -32,4 +32,22 @@ void AcceptEach(int listen_fd, absl::string_view what, const std::function<void(
   }
 }
 
+void AcceptThread::Start(int listen_fd, std::string what, std::function<void(int)> accepted,
+                         std::string unlink_path) {
+  listen_fd_ = listen_fd;
+  unlink_path_ = std::move(unlink_path);
+  thread_ = std::thread([listen_fd, what = std::move(what), accepted = std::move(accepted)] {
+    AcceptEach(listen_fd, what, accepted);
+  });
+}
+
+void AcceptThread::Stop() {
+  if (listen_fd_ < 0) return;
+  ::shutdown(listen_fd_, SHUT_RDWR);  // wakes accept()
+  if (thread_.joinable()) thread_.join();
+  ::close(listen_fd_);
+  listen_fd_ = -1;
+  if (!unlink_path_.empty()) ::unlink(unlink_path_.c_str());
+}
+
 }  // namespace switchyard::tunnel

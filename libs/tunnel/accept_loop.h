@@ -1,6 +1,8 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <thread>
 
 #include "absl/strings/string_view.h"
 
@@ -22,5 +24,27 @@ Accepted AcceptOnce(int listen_fd, absl::string_view what);
 // descriptors, it backs off instead of spinning. `what` names the loop in
 // its log lines.
 void AcceptEach(int listen_fd, absl::string_view what, const std::function<void(int)>& accepted);
+
+// AcceptEach on a thread of its own, for a server's listening socket.
+class AcceptThread {
+ public:
+  AcceptThread() = default;
+  AcceptThread(const AcceptThread&) = delete;
+  AcceptThread& operator=(const AcceptThread&) = delete;
+  ~AcceptThread() { Stop(); }
+
+  // Takes `listen_fd`. `unlink_path`, when given, is the Unix socket's file,
+  // removed by Stop.
+  void Start(int listen_fd, std::string what, std::function<void(int)> accepted, std::string unlink_path = "");
+  // Shuts the socket down (waking accept), waits for the thread, closes the
+  // socket and removes its file. Idempotent.
+  void Stop();
+  bool running() const { return listen_fd_ >= 0; }
+
+ private:
+  int listen_fd_ = -1;
+  std::string unlink_path_;
+  std::thread thread_;
+};
 
 }  // namespace switchyard::tunnel
