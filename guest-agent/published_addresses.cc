@@ -55,7 +55,13 @@ std::vector<std::string> SpecificHostIps(const json& create_body) {
 }
 
 PublishedAddresses::PublishedAddresses(std::string record_path, Owner owner)
-    : record_path_(std::move(record_path)), owner_(std::move(owner)) {}
+    : record_path_(std::move(record_path)), owner_(std::move(owner)) {
+  std::ifstream in(record_path_);
+  for (std::string line; std::getline(in, line);) {
+    std::string ip(absl::StripAsciiWhitespace(line));
+    if (IsSpecific(ip)) recorded_.insert(ip);  // anything else is not ours: ignored
+  }
+}
 
 PublishedAddresses::Owner PublishedAddresses::DefaultOwner() {
   return [](const std::string& ip) {
@@ -66,14 +72,6 @@ PublishedAddresses::Owner PublishedAddresses::DefaultOwner() {
 
 std::set<std::string> PublishedAddresses::Recorded() {
   absl::MutexLock lock(&mu_);
-  if (!loaded_) {
-    std::ifstream in(record_path_);
-    for (std::string line; std::getline(in, line);) {
-      std::string ip(absl::StripAsciiWhitespace(line));
-      if (IsSpecific(ip)) recorded_.insert(ip);  // anything else is not ours: ignored
-    }
-    loaded_ = true;
-  }
   return recorded_;
 }
 
@@ -92,7 +90,6 @@ absl::Status PublishedAddresses::Save() {
 }
 
 absl::Status PublishedAddresses::Ensure(const std::vector<std::string>& ips) {
-  (void)Recorded();  // loads the record once
   absl::Status first;
   bool added = false;
   for (const std::string& ip : ips) {

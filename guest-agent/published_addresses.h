@@ -30,6 +30,7 @@ class PublishedAddresses {
   // guest does not already have it).
   using Owner = std::function<absl::Status(const std::string& ip)>;
 
+  // Reads the record at `record_path`, if there is one.
   explicit PublishedAddresses(std::string record_path, Owner owner = DefaultOwner());
 
   // Owns each address and records it. The first failure is returned, after
@@ -49,7 +50,6 @@ class PublishedAddresses {
   const Owner owner_;
   absl::Mutex mu_;
   std::set<std::string> recorded_ ABSL_GUARDED_BY(mu_);
-  bool loaded_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace switchyard::agent
