@@ -80,6 +80,11 @@ void TcpForward::Wake() {
   (void)!::write(wake_fd_, &one, sizeof(one));
 }
 
+void TcpForward::DrainWake() {
+  uint64_t count;
+  (void)!::read(wake_fd_, &count, sizeof(count));
+}
+
 ForwardRoute TcpForward::Route() {
   absl::MutexLock lock(&mu_);
   return route_;
@@ -139,8 +144,7 @@ bool TcpForward::WaitWhileLent(int channel) {
       return true;
     }
     if (fds[1].revents != 0) {
-      uint64_t count;
-      (void)!::read(wake_fd_, &count, sizeof(count));
+      DrainWake();
       return false;
     }
     if (fds[0].revents != 0) return true;  // the agent closed its end (it sends nothing else)
@@ -160,8 +164,7 @@ void TcpForward::ServeHere(absl::Duration retry_lending) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     if (::poll(fds, 2, timeout_ms) < 0 && errno != EINTR) return;
     if (fds[1].revents != 0) {
-      uint64_t count;
-      (void)!::read(wake_fd_, &count, sizeof(count));
+      DrainWake();
       continue;  // stopping is checked above; a new route is read per connection
     }
     if (fds[0].revents == 0) continue;

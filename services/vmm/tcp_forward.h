@@ -32,6 +32,7 @@ class TcpForward final : public ForwardListener {
   // Accepts and tunnels until Wake(), or until `retry_lending` has passed.
   void ServeHere(absl::Duration retry_lending);
   void Wake();
+  void DrainWake();
   ForwardRoute Route();
 
   const int listen_fd_;
