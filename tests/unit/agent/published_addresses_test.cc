@@ -15,11 +15,20 @@ namespace {
 
 using nlohmann::json;
 
-std::string TempPath() {
+// A record path in a fresh temp dir, removed with the dir when the test ends.
+struct TempRecord {
+  TempRecord() {
+    REQUIRE(::mkdtemp(dir.data()) != nullptr);
+    path = dir + "/published-addresses";
+  }
+  ~TempRecord() {
+    ::unlink(path.c_str());
+    ::unlink((path + ".tmp").c_str());
+    ::rmdir(dir.c_str());
+  }
   std::string dir = "/tmp/sy-unit-addrXXXXXX";
-  REQUIRE(::mkdtemp(dir.data()) != nullptr);
-  return dir + "/published-addresses";
-}
+  std::string path;
+};
 
 TEST_CASE("SpecificHostIps takes the host IPs a create body publishes on, once each", "[agent]") {
   json body = json::parse(R"({
@@ -46,7 +55,8 @@ TEST_CASE("SpecificHostIps finds nothing in bodies without bindings or of the wr
 }
 
 TEST_CASE("PublishedAddresses owns each address, records it, and owns it again on restore", "[agent]") {
-  const std::string path = TempPath();
+  TempRecord record;
+  const std::string& path = record.path;
   std::vector<std::string> owned;
   auto owner = [&owned](const std::string& ip) {
     owned.push_back(ip);
@@ -64,12 +74,11 @@ TEST_CASE("PublishedAddresses owns each address, records it, and owns it again o
   REQUIRE(after_reboot.Restore().ok());
   std::sort(owned.begin(), owned.end());
   CHECK(owned == std::vector<std::string>{"192.0.2.7", "2001:db8::5"});
-  ::unlink(path.c_str());
-  ::rmdir(path.substr(0, path.rfind('/')).c_str());
 }
 
 TEST_CASE("PublishedAddresses records only what it could own, and reports the failure", "[agent]") {
-  const std::string path = TempPath();
+  TempRecord record;
+  const std::string& path = record.path;
   auto owner = [](const std::string& ip) {
     return ip == "192.0.2.8" ? absl::InternalError("no") : absl::OkStatus();
   };
@@ -77,12 +86,11 @@ TEST_CASE("PublishedAddresses records only what it could own, and reports the fa
   absl::Status status = addresses.Ensure({"192.0.2.8", "192.0.2.9"});
   CHECK(status.code() == absl::StatusCode::kInternal);
   CHECK(addresses.Recorded() == std::set<std::string>{"192.0.2.9"});
-  ::unlink(path.c_str());
-  ::rmdir(path.substr(0, path.rfind('/')).c_str());
 }
 
 TEST_CASE("PublishedAddresses ignores record lines that are not specific addresses", "[agent]") {
-  const std::string path = TempPath();
+  TempRecord record;
+  const std::string& path = record.path;
   {
     std::ofstream out(path);
     out << "192.0.2.10\n\ngarbage\n127.0.0.1\n  2001:db8::6  \n0.0.0.0\n";
@@ -95,8 +103,6 @@ TEST_CASE("PublishedAddresses ignores record lines that are not specific address
   REQUIRE(addresses.Restore().ok());
   std::sort(owned.begin(), owned.end());
   CHECK(owned == std::vector<std::string>{"192.0.2.10", "2001:db8::6"});
-  ::unlink(path.c_str());
-  ::rmdir(path.substr(0, path.rfind('/')).c_str());
 }
 
 TEST_CASE("PublishedAddresses restores nothing without a record", "[agent]") {

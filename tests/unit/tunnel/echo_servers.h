@@ -87,6 +87,20 @@ inline std::string ReadToEof(int fd, int timeout_ms = 10000) {
   return out;
 }
 
+// Sends `data` on a fresh connection to `port`, half-closes, returns the echo.
+inline std::string RoundTrip(int port, const std::string& data) {
+  int fd = ConnectTcp("127.0.0.1", port);
+  if (fd < 0) return "<refused>";
+  std::thread writer([&] {
+    SendAll(fd, data.data(), data.size());
+    ::shutdown(fd, SHUT_WR);
+  });
+  std::string got = ReadToEof(fd);
+  writer.join();
+  ::close(fd);
+  return got;
+}
+
 // Echoes every TCP connection until its client half-closes, then closes.
 class TcpEchoServer {
  public:

@@ -67,20 +67,6 @@ std::string ListenerInode(int port) {
   return "";
 }
 
-// Sends `data` on a fresh connection to `port`, half-closes, returns the echo.
-std::string RoundTrip(int port, const std::string& data) {
-  int fd = ConnectTcp("127.0.0.1", port);
-  if (fd < 0) return "<refused>";
-  std::thread writer([&] {
-    SendAll(fd, data.data(), data.size());
-    ::shutdown(fd, SHUT_WR);
-  });
-  std::string got = ReadToEof(fd);
-  writer.join();
-  ::close(fd);
-  return got;
-}
-
 }  // namespace
 
 TEST_CASE("forwarded TCP port carries data both ways, 64 MiB byte-exact, with half-close", "[vmm][unit]") {

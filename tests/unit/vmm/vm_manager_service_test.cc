@@ -53,6 +53,28 @@ switchyard::vmm::VmManagerOptions FastOptions() {
   return options;
 }
 
+// A fake guest agent serving on a socket in a temp dir of its own, gone
+// (server shut down, dir removed) when the test ends, even on a failure.
+struct AgentOnSocket {
+  explicit AgentOnSocket(const std::string& name, agentpb::EngineState engine) {
+    dir = fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    socket = (dir / "agent.sock").string();
+    agent.info.set_engine_state(engine);
+    auto started = switchyard::rpc::StartUnixServer(socket, {&agent});
+    REQUIRE(started.ok());
+    server = *std::move(started);
+  }
+  ~AgentOnSocket() {
+    if (server != nullptr) server->Shutdown();
+    fs::remove_all(dir);
+  }
+  fs::path dir;
+  std::string socket;
+  FakeAgent agent;
+  std::unique_ptr<grpc::Server> server;
+};
+
 }  // namespace
 
 TEST_CASE("a VM that cannot boot is FAILED with the driver's reason", "[vmm][unit]") {
@@ -72,21 +94,16 @@ TEST_CASE("a VM that cannot boot is FAILED with the driver's reason", "[vmm][uni
 }
 
 TEST_CASE("VM state follows the agent's engine and the VM's life", "[vmm][unit]") {
-  fs::path dir = fs::temp_directory_path() / ("sy-vmm-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::string socket = (dir / "agent.sock").string();
-  FakeAgent agent;
+  AgentOnSocket fake("sy-vmm-test", agentpb::ENGINE_STATE_STARTING);
+  FakeAgent& agent = fake.agent;
   {
     absl::MutexLock lock(&agent.mu);
     agent.info.set_kernel_arch("x86_64");
-    agent.info.set_engine_state(agentpb::ENGINE_STATE_STARTING);
   }
-  auto server = switchyard::rpc::StartUnixServer(socket, {&agent});
-  REQUIRE(server.ok());
 
   auto owned = std::make_unique<FakeVmDriver>();
   FakeVmDriver* driver = owned.get();
-  driver->set_agent_endpoint(socket);
+  driver->set_agent_endpoint(fake.socket);
   switchyard::vmm::VmSpec spec;
   spec.backend = "vz";
   VmManagerService service(std::move(owned), spec, switchyard::vmm::UnixAgentConnector(), FastOptions());
@@ -151,21 +168,13 @@ TEST_CASE("VM state follows the agent's engine and the VM's life", "[vmm][unit]"
   REQUIRE(status.state() == pb::VM_STATE_RUNNING);
 
   service.Shutdown();
-  (*server)->Shutdown();
-  fs::remove_all(dir);
 }
 
 TEST_CASE("an engine call during the reboot that follows a crash waits for the VM", "[vmm][unit]") {
-  fs::path dir = fs::temp_directory_path() / ("sy-vmm-reboot-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::string socket = (dir / "agent.sock").string();
-  FakeAgent agent;
-  agent.info.set_engine_state(agentpb::ENGINE_STATE_RUNNING);
-  auto server = switchyard::rpc::StartUnixServer(socket, {&agent});
-  REQUIRE(server.ok());
+  AgentOnSocket fake("sy-vmm-reboot-test", agentpb::ENGINE_STATE_RUNNING);
   auto owned = std::make_unique<FakeVmDriver>();
   FakeVmDriver* driver = owned.get();
-  driver->set_agent_endpoint(socket);
+  driver->set_agent_endpoint(fake.socket);
   switchyard::vmm::VmSpec spec;
   spec.backend = "hv";
   auto options = FastOptions();
@@ -197,20 +206,12 @@ TEST_CASE("an engine call during the reboot that follows a crash waits for the V
   CHECK(call.error_code() == grpc::StatusCode::UNIMPLEMENTED);
 
   service.Shutdown();
-  (*server)->Shutdown();
-  fs::remove_all(dir);
 }
 
 TEST_CASE("an engine call gives up on a VM that stays booting after the boot wait", "[vmm][unit]") {
-  fs::path dir = fs::temp_directory_path() / ("sy-vmm-boot-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::string socket = (dir / "agent.sock").string();
-  FakeAgent agent;
-  agent.info.set_engine_state(agentpb::ENGINE_STATE_STARTING);
-  auto server = switchyard::rpc::StartUnixServer(socket, {&agent});
-  REQUIRE(server.ok());
+  AgentOnSocket fake("sy-vmm-boot-test", agentpb::ENGINE_STATE_STARTING);
   auto driver = std::make_unique<FakeVmDriver>();
-  driver->set_agent_endpoint(socket);
+  driver->set_agent_endpoint(fake.socket);
   switchyard::vmm::VmSpec spec;
   spec.backend = "vz";
   auto options = FastOptions();
@@ -230,8 +231,6 @@ TEST_CASE("an engine call gives up on a VM that stays booting after the boot wai
   CHECK(status.error_message() == "backend vz is not running: guest engine is ENGINE_STATE_STARTING");
 
   service.Shutdown();
-  (*server)->Shutdown();
-  fs::remove_all(dir);
 }
 
 TEST_CASE("SyncPorts binds host listeners and reports failures in dockerd's words", "[vmm][unit]") {
