@@ -119,7 +119,7 @@ void HandoffServer::Serve(int client, const tunnel::TunnelTarget& target) {
     spdlog::warn("connection to guest port {} closed: {}", target.port, std::string(peer.status().message()));
     return;
   }
-  live_.SpliceAndClose(client, *peer);
+  live_.PumpAndClose(client, *peer);
 }
 
 }  // namespace switchyard::agent

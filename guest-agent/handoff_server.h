@@ -19,7 +19,7 @@ struct HandoffServerOptions {
 // The guest end of listener lending (libs/tunnel/handoff.h), for a guest on
 // the host's kernel: the VM manager lends each host TCP listener with a
 // target, and the server accepts on it until the loan ends; for each
-// connection it dials the target inside the guest and splices the two
+// connection it dials the target inside the guest and relays the two
 // sockets until both directions end. The threads of a loan take turns on its
 // listener (leader/followers): the one that accepts serves the connection.
 class HandoffServer {

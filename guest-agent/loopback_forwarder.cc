@@ -63,7 +63,7 @@ void LoopbackForwarder::Forward(int client, int port) {
     spdlog::warn("agent: forward 127.0.0.1:{}: {}", port, std::string(up.status().message()));
     return;
   }
-  live_.SpliceAndClose(client, *up);
+  live_.PumpAndClose(client, *up);
 }
 
 }  // namespace switchyard::agent

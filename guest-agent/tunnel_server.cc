@@ -11,7 +11,7 @@
 #include "libs/tunnel/accept_loop.h"
 #include "libs/tunnel/datagram_relay.h"
 #include "libs/tunnel/sockets.h"
-#include "libs/tunnel/splice_pump.h"
+#include "libs/tunnel/stream_pump.h"
 #include "libs/tunnel/tunnel_header.h"
 #include "spdlog/spdlog.h"
 
@@ -59,7 +59,7 @@ void TunnelServer::Serve(int stream) {
   tunnels_.Watch(*peer);
   if (tunnel::WriteAll(stream, tunnel::FormatReply(absl::OkStatus())).ok()) {
     if (tcp) {
-      (void)tunnel::SpliceBoth(stream, *peer);
+      (void)tunnel::PumpBoth(stream, *peer);
     } else {
       (void)tunnel::RelayDatagrams(stream, *peer);
     }

@@ -19,7 +19,7 @@ struct TunnelServerOptions {
 // The guest end of the VM manager's port tunnels (libs/tunnel): a raw stream
 // endpoint, vsock port 1025 in a VM, a Unix socket in the sandbox. Each
 // accepted stream names a target in its header; the server dials it inside
-// the guest, answers OK or ERR, then splices bytes (TCP) or relays framed
+// the guest, answers OK or ERR, then relays bytes (TCP) or framed
 // datagrams (UDP) until the stream ends. One thread per tunnel.
 class TunnelServer {
  public:

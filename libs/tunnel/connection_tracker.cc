@@ -3,7 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "libs/tunnel/splice_pump.h"
+#include "libs/tunnel/stream_pump.h"
 
 namespace switchyard::tunnel {
 
@@ -22,9 +22,9 @@ void ConnectionTracker::ServeAndClose(int fd, std::function<void(int)> serve) {
   }
 }
 
-void ConnectionTracker::SpliceAndClose(int client, int peer) {
+void ConnectionTracker::PumpAndClose(int client, int peer) {
   Watch(peer);
-  (void)SpliceBoth(client, peer);
+  (void)PumpBoth(client, peer);
   Unwatch(peer);
   ::close(peer);
 }

@@ -28,10 +28,10 @@ class ConnectionTracker {
   // Watches `fd`, runs `serve(fd)` on a thread as Spawn does, then unwatches
   // and closes it; closes it at once when it cannot be run.
   void ServeAndClose(int fd, std::function<void(int)> serve);
-  // On a connection thread: splices `client` with `peer` until both
+  // On a connection thread: pumps bytes between `client` and `peer` until both
   // directions end, watching `peer` meanwhile, then closes `peer`. The
   // caller still owns `client`.
-  void SpliceAndClose(int client, int peer);
+  void PumpAndClose(int client, int peer);
   // Registers a socket the stop must wake; when already stopping it is shut
   // down at once. Unwatch before closing it.
   void Watch(int fd);

@@ -12,7 +12,7 @@ namespace switchyard::tunnel {
 
 // Listener lending: when the guest agent runs on the host's own kernel (the
 // sandbox driver), the VM manager lends each bound host TCP listener to the
-// agent (SCM_RIGHTS), and the agent accepts on it itself and splices every
+// agent (SCM_RIGHTS), and the agent accepts on it itself and relays every
 // connection straight to the container. The VM manager then does no work
 // per connection, and nothing is copied through a tunnel. A VM behind vsock
 // cannot take a host socket, so its driver offers no handoff endpoint and its

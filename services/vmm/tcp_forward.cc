@@ -33,7 +33,7 @@ void Serve(int client, const std::string& name, const ForwardRoute& route, const
                  ShortId(route.container_id), route.guest_port, std::string(stream.status().message()));
     return;
   }
-  context.connections->SpliceAndClose(client, *stream);
+  context.connections->PumpAndClose(client, *stream);
 }
 
 }  // namespace

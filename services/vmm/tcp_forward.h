@@ -12,7 +12,7 @@ namespace switchyard::vmm {
 // to the guest agent, which accepts on it itself (libs/tunnel/handoff.h);
 // otherwise, and whenever the agent has let go of it (its VM restarting), each
 // connection is accepted here and gets its own tunnel to the guest (header,
-// OK, then splice both ways) on a thread of the shared tracker. Closing the
+// OK, then relay both ways) on a thread of the shared tracker. Closing the
 // listener leaves live connections running until they end, as dockerd leaves
 // established ones.
 class TcpForward final : public ForwardListener {

@@ -4,7 +4,7 @@
 
 int main(int argc, char* argv[]) {
   // As in every switchyard service: a peer that went away is an EPIPE to
-  // handle, not a signal that ends the process (splice(2) has no MSG_NOSIGNAL).
+  // handle, not a signal that ends the process.
   std::signal(SIGPIPE, SIG_IGN);
   return Catch::Session().run(argc, argv);
 }
