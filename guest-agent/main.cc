@@ -24,6 +24,7 @@
 #include "guest-agent/capabilities.h"
 #include "guest-agent/dockerd_supervisor.h"
 #include "guest-agent/loopback_forwarder.h"
+#include "guest-agent/manager_lease.h"
 #include "guest-agent/handoff_server.h"
 #include "guest-agent/published_addresses.h"
 #include "guest-agent/tunnel_server.h"
@@ -40,6 +41,10 @@ ABSL_FLAG(std::string, handoff_socket, "",
           "Unix socket where the VM manager lends host TCP listeners, for an agent on the host's kernel "
           "(the sandbox). "
           "Default <state_dir>/handoff.sock; \"none\" disables it.");
+ABSL_FLAG(std::string, manager_socket, "",
+          "Where a VM manager holds the VM (guest-agent/manager_lease.h). Default <state_dir>/manager.sock.");
+ABSL_FLAG(absl::Duration, manager_grace, absl::ZeroDuration(),
+          "Shut the VM down once no VM manager has held it this long; 0: never (an agent outside a VM).");
 ABSL_FLAG(std::string, dockerd, "/usr/sbin/dockerd", "dockerd binary.");
 ABSL_FLAG(std::string, bip, "", "dockerd --bip (bridge address/prefix).");
 ABSL_FLAG(std::string, default_address_pool, "", "Base of dockerd's --default-address-pool (size 24).");
@@ -126,6 +131,18 @@ int Main() {
   ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // Early, so a manager's hold counts from the start; the signal mask above
+  // is inherited by its thread, and sigwait below takes the SIGTERM it sends.
+  std::string manager_socket = absl::GetFlag(FLAGS_manager_socket);
+  if (manager_socket.empty()) manager_socket = config.state_dir + "/manager.sock";
+  ManagerLease lease(absl::GetFlag(FLAGS_manager_grace), [] { ::kill(::getpid(), SIGTERM); });
+  if (absl::GetFlag(FLAGS_manager_grace) > absl::ZeroDuration()) {
+    if (auto st = lease.Start(manager_socket); !st.ok()) {
+      spdlog::error("manager lease on {}: {}", manager_socket, std::string(st.message()));
+      return 1;
+    }
+  }
+
   const bool is_init = ::getpid() == 1;
   // Outside a VM (tests), still collect orphans so nothing stays a zombie.
   if (!is_init) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -198,6 +215,7 @@ int Main() {
   tunnels.Stop();
   forwarder.Stop();
   supervisor.Stop(absl::Seconds(15));
+  lease.Stop();
   ::unlink(socket.c_str());
   spdlog::info("stopped");
   // As PID 1 our exit ends every process left in the guest.
