@@ -6,8 +6,8 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +22,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "libs/tunnel/sockets.h"
+#include "libs/vmm/vm_record.h"
 #include "spdlog/spdlog.h"
 
 namespace switchyard::vmm {
@@ -38,6 +40,7 @@ struct ChildSetup {
   int sync_fd = -1;   // read end: parent writes once slirp4netns is ready
   int error_fd = -1;  // write end, CLOEXEC: a failure message, or EOF on exec
   int log_fd = -1;    // agent stdout/stderr
+  int lifeline_fd = -1;  // write end of slirp4netns's exit pipe, kept across exec
   std::string hostname;
   std::string etc_docker;  // private /etc/docker for the guest dockerd's key.json
   std::vector<std::string> args;
@@ -56,10 +59,14 @@ struct ChildSetup {
 
 int ChildMain(void* arg) {
   auto& setup = *static_cast<ChildSetup*>(arg);
-  // The VM dies with its manager rather than lingering unowned.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // No PR_SET_PDEATHSIG: the VM outlives a crashed manager, and the agent's
+  // lease ends it if no manager takes it back. A manager that dies before
+  // releasing us closes sync_fd, and the read below fails.
   char go = 0;
   if (::read(setup.sync_fd, &go, 1) != 1) ChildFail(setup, "waiting for the network");
+  // A session of its own: a Ctrl-C meant for the manager's terminal is not
+  // the VM's to act on; the manager stops the VM itself.
+  ::setsid();
   ::close(setup.sync_fd);
 
   // Nothing we mount may propagate back to the host.
@@ -93,33 +100,37 @@ int ChildMain(void* arg) {
   if (devnull >= 0) ::dup2(devnull, 0);
   ::dup2(setup.log_fd, 1);
   ::dup2(setup.log_fd, 2);
+  // Every process of the VM inherits it, so slirp4netns sees EOF only once
+  // the whole VM is gone.
+  if (::fcntl(setup.lifeline_fd, F_SETFD, 0) != 0) ChildFail(setup, "keep the lifeline");
   ::execve(setup.argv[0], setup.argv.data(), setup.envp.data());
   ChildFail(setup, "exec agent");
 }
 
-// Spawns a helper process with `keep_fd` as its only extra descriptor.
-absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args, int keep_fd, int log_fd) {
+// Spawns a helper process with `keep_fds` as its only extra descriptors. It
+// outlives us: the VM it serves may be adopted by our successor.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args, std::vector<int> keep_fds, int log_fd) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) return absl::InternalError(Errno("fork"));
   if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::setsid();
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
     if (log_fd >= 0) {
       ::dup2(log_fd, 1);
       ::dup2(log_fd, 2);
     }
-    if (keep_fd >= 0) ::fcntl(keep_fd, F_SETFD, 0);
+    for (int fd : keep_fds) ::fcntl(fd, F_SETFD, 0);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
   return pid;
 }
 
-// Waits up to `timeout` for `pid` to exit; returns its wait status or -1.
+// Waits up to `timeout` for child `pid` to exit; returns its wait status or -1.
 int WaitFor(pid_t pid, absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   while (true) {
@@ -129,6 +140,23 @@ int WaitFor(pid_t pid, absl::Duration timeout) {
     if (r < 0 && errno != EINTR) return 0;  // not ours any more
     if (absl::Now() >= deadline) return -1;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+int PidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+// Waits up to `timeout` for an adopted (not child) process to end, through
+// its pidfd; true when it has.
+bool WaitForPidfd(int pidfd, absl::Duration timeout) {
+  if (pidfd < 0) return true;
+  pollfd pfd{pidfd, POLLIN, 0};
+  absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    int left = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now())));
+    int n = ::poll(&pfd, 1, left);
+    if (n > 0) return true;
+    if (n == 0) return false;
+    if (errno != EINTR) return true;
   }
 }
 
@@ -153,14 +181,17 @@ std::vector<std::string> AgentArgs(const VmSpec& spec, const std::string& agent_
   if (!spec.insecure_registries.empty()) {
     args.push_back(absl::StrCat("--insecure_registries=", absl::StrJoin(spec.insecure_registries, ",")));
   }
+  if (spec.manager_grace > absl::ZeroDuration()) {
+    args.push_back(absl::StrCat("--manager_grace=", absl::FormatDuration(spec.manager_grace)));
+  }
   return args;
 }
 
-std::vector<std::string> SlirpArgs(const std::string& slirp_bin, pid_t pid, int ready_fd) {
+std::vector<std::string> SlirpArgs(const std::string& slirp_bin, pid_t pid, int ready_fd, int exit_fd) {
   // Not --disable-host-loopback: the guest reaches the host's 127.0.0.1 at
   // 10.0.2.2, which is how its dockerd pulls from a registry on loopback.
-  return {slirp_bin, "--configure", "--mtu=65520", absl::StrCat("--ready-fd=", ready_fd), absl::StrCat(pid),
-          "tap0"};
+  return {slirp_bin,           "--configure", "--mtu=65520", absl::StrCat("--ready-fd=", ready_fd),
+          absl::StrCat("--exit-fd=", exit_fd), absl::StrCat(pid),   "tap0"};
 }
 
 std::vector<std::string> CgroupDirsToRemove(const std::string& cgroup_root, const std::string& cgroup_parent) {
@@ -193,7 +224,7 @@ std::string DescribeWaitStatus(int status) {
 SandboxDriver::SandboxDriver(std::string slirp_bin) : slirp_bin_(std::move(slirp_bin)) {}
 
 SandboxDriver::~SandboxDriver() {
-  if (agent_pid_ > 0 || slirp_pid_ > 0) (void)Stop(absl::Seconds(5));
+  if (agent_.pid > 0 || slirp_.pid > 0) (void)Stop(absl::Seconds(5));
 }
 
 std::string SandboxDriver::AgentEndpoint() const { return (fs::path(spec_.state_dir) / "agent.sock").string(); }
@@ -202,8 +233,13 @@ std::string SandboxDriver::TunnelEndpoint() const { return (fs::path(spec_.state
 
 std::string SandboxDriver::HandoffEndpoint() const { return (fs::path(spec_.state_dir) / "handoff.sock").string(); }
 
+std::string SandboxDriver::RecordPath() const { return (fs::path(spec_.state_dir) / "vm.json").string(); }
+
+// The agent's default lease socket (guest-agent/main.cc).
+std::string SandboxDriver::LeaseEndpoint() const { return (fs::path(spec_.state_dir) / "manager.sock").string(); }
+
 absl::Status SandboxDriver::Boot(const VmSpec& spec) {
-  if (agent_pid_ > 0) return absl::FailedPreconditionError("VM already running");
+  if (agent_.pid > 0) return absl::FailedPreconditionError("VM already running");
   spec_ = spec;
   exit_reason_.clear();
   std::error_code ec;
@@ -216,6 +252,8 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
   ::unlink(agent_socket.c_str());
   ::unlink(TunnelEndpoint().c_str());
   ::unlink(HandoffEndpoint().c_str());
+  ::unlink(LeaseEndpoint().c_str());
+  ::unlink(RecordPath().c_str());
 
   ChildSetup setup;
   setup.hostname = spec.hostname.empty() ? absl::StrCat("switchyard-", spec.backend) : spec.hostname;
@@ -230,19 +268,22 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
   std::string log_path = (fs::path(spec.state_dir) / "agent.log").string();
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) return absl::InternalError(Errno(absl::StrCat("open ", log_path)));
-  int sync_pipe[2], error_pipe[2], ready_pipe[2];
+  int sync_pipe[2], error_pipe[2], ready_pipe[2], lifeline_pipe[2];
   if (::pipe2(sync_pipe, O_CLOEXEC) != 0 || ::pipe2(error_pipe, O_CLOEXEC) != 0 ||
-      ::pipe2(ready_pipe, O_CLOEXEC) != 0) {
+      ::pipe2(ready_pipe, O_CLOEXEC) != 0 || ::pipe2(lifeline_pipe, O_CLOEXEC) != 0) {
     ::close(log_fd);
     return absl::InternalError(Errno("pipe"));
   }
   setup.sync_fd = sync_pipe[0];
   setup.error_fd = error_pipe[1];
   setup.log_fd = log_fd;
+  setup.lifeline_fd = lifeline_pipe[1];
 
   auto close_all = [&] {
-    for (int fd : {sync_pipe[0], sync_pipe[1], error_pipe[0], error_pipe[1], ready_pipe[0], ready_pipe[1], log_fd}) {
-      if (fd >= 0) ::close(fd);
+    for (int* fd : {&sync_pipe[0], &sync_pipe[1], &error_pipe[0], &error_pipe[1], &ready_pipe[0], &ready_pipe[1],
+                    &lifeline_pipe[0], &lifeline_pipe[1], &log_fd}) {
+      if (*fd >= 0) ::close(*fd);
+      *fd = -1;
     }
   };
 
@@ -261,16 +302,17 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
     errno = clone_errno;
     return absl::InternalError(Errno("clone"));
   }
-  agent_pid_ = pid;
-  ::close(sync_pipe[0]);
-  sync_pipe[0] = -1;
-  ::close(error_pipe[1]);
-  error_pipe[1] = -1;
+  agent_ = {pid, PidfdOpen(pid), true};
+  for (int* fd : {&sync_pipe[0], &error_pipe[1], &lifeline_pipe[1]}) {
+    ::close(*fd);
+    *fd = -1;
+  }
 
   auto fail = [&](std::string why) {
     ::kill(pid, SIGKILL);
     WaitFor(pid, absl::Seconds(5));
-    agent_pid_ = 0;
+    if (agent_.pidfd >= 0) ::close(agent_.pidfd);
+    agent_ = {};
     KillSlirp();
     close_all();
     spdlog::error("vmm[{}] sandbox boot failed: {}", spec.backend, why);
@@ -280,12 +322,15 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
   // The VM's network: slirp4netns attaches to the child's net namespace.
   std::string slirp_log = (fs::path(spec.state_dir) / "slirp4netns.log").string();
   int slirp_log_fd = ::open(slirp_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  auto slirp = Spawn(SlirpArgs(slirp_bin_, pid, ready_pipe[1]), ready_pipe[1], slirp_log_fd);
+  auto slirp = Spawn(SlirpArgs(slirp_bin_, pid, ready_pipe[1], lifeline_pipe[0]), {ready_pipe[1], lifeline_pipe[0]},
+                     slirp_log_fd);
   if (slirp_log_fd >= 0) ::close(slirp_log_fd);
   if (!slirp.ok()) return fail(std::string(slirp.status().message()));
-  slirp_pid_ = *slirp;
-  ::close(ready_pipe[1]);
-  ready_pipe[1] = -1;
+  slirp_ = {*slirp, PidfdOpen(*slirp), true};
+  for (int* fd : {&ready_pipe[1], &lifeline_pipe[0]}) {
+    ::close(*fd);
+    *fd = -1;
+  }
   pollfd pfd{ready_pipe[0], POLLIN, 0};
   int n = ::poll(&pfd, 1, static_cast<int>(absl::ToInt64Milliseconds(kSlirpReadyTimeout)));
   char ready = 0;
@@ -301,51 +346,150 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
   while ((r = ::read(error_pipe[0], buf, sizeof(buf))) > 0) child_error.append(buf, r);
   if (!child_error.empty()) return fail(absl::StrCat("sandbox setup failed: ", child_error));
   close_all();
+
+  VmRecord record;
+  record.agent_pid = pid;
+  record.agent_start = ProcessStartTime(pid).value_or(0);
+  record.slirp_pid = slirp_.pid;
+  record.slirp_start = ProcessStartTime(slirp_.pid).value_or(0);
+  record.agent_args = setup.args;
+  if (absl::Status written = WriteVmRecord(RecordPath(), record); !written.ok()) {
+    // The VM runs; only a successor could not adopt it.
+    spdlog::warn("vmm[{}] {}: a restarted manager will reboot this VM", spec.backend, std::string(written.message()));
+  }
   spdlog::info("vmm[{}] sandbox VM booted: agent pid {}, slirp4netns pid {}, state {}", spec.backend, pid,
-               slirp_pid_, spec.state_dir);
+               slirp_.pid, spec.state_dir);
   return absl::OkStatus();
 }
 
+bool SandboxDriver::Adopt(const VmSpec& spec) {
+  if (agent_.pid > 0) return false;
+  spec_ = spec;
+  exit_reason_.clear();
+  absl::StatusOr<VmRecord> record = ReadVmRecord(RecordPath());
+  if (!record.ok()) {
+    if (!absl::IsNotFound(record.status())) {
+      spdlog::warn("vmm[{}] {}: not adopting", spec.backend, std::string(record.status().message()));
+    }
+    ::unlink(RecordPath().c_str());
+    return false;
+  }
+  // Open the pidfds first, then check the start times: a pid reused after
+  // the check could otherwise be taken for ours.
+  auto take = [](pid_t pid, uint64_t start) -> Process {
+    if (pid <= 0) return {};
+    Process p{pid, PidfdOpen(pid), false};
+    if (p.pidfd < 0 || !IsSameProcess(pid, start)) {
+      if (p.pidfd >= 0) ::close(p.pidfd);
+      return {};
+    }
+    return p;
+  };
+  agent_ = take(record->agent_pid, record->agent_start);
+  slirp_ = take(record->slirp_pid, record->slirp_start);
+  const bool same_spec = record->agent_args == AgentArgs(spec, AgentEndpoint());
+  if (agent_.pid > 0 && slirp_.pid > 0 && same_spec) {
+    spdlog::info("vmm[{}] adopted the running sandbox VM: agent pid {}, slirp4netns pid {}", spec.backend, agent_.pid,
+                 slirp_.pid);
+    HoldLease();
+    return true;
+  }
+  if (agent_.pid > 0 || slirp_.pid > 0) {
+    spdlog::warn("vmm[{}] the VM left running (agent pid {}) {}: stopping it", spec.backend, record->agent_pid,
+                 !same_spec ? "was booted with another configuration" : "has lost its network");
+  }
+  (void)Stop(absl::Seconds(10));
+  return false;
+}
+
+void SandboxDriver::HoldLease() {
+  if (lease_fd_ >= 0) return;
+  // The agent listens a moment after it starts: retried on every IsRunning.
+  absl::StatusOr<int> fd = tunnel::ConnectUnix(LeaseEndpoint());
+  if (fd.ok()) lease_fd_ = *fd;
+}
+
 bool SandboxDriver::IsRunning() {
-  if (agent_pid_ <= 0) return false;
-  int status = 0;
-  pid_t r = ::waitpid(agent_pid_, &status, WNOHANG);
-  if (r == 0) return true;
-  exit_reason_ = r == agent_pid_ ? absl::StrCat("agent (guest PID 1) ", DescribeWaitStatus(status))
-                                 : "agent process vanished";
+  if (agent_.pid <= 0) return false;
+  if (agent_.child) {
+    int status = 0;
+    pid_t r = ::waitpid(agent_.pid, &status, WNOHANG);
+    if (r == 0) {
+      HoldLease();
+      return true;
+    }
+    exit_reason_ = r == agent_.pid ? absl::StrCat("agent (guest PID 1) ", DescribeWaitStatus(status))
+                                   : "agent process vanished";
+  } else {
+    if (!WaitForPidfd(agent_.pidfd, absl::ZeroDuration())) {
+      HoldLease();
+      return true;
+    }
+    exit_reason_ = "agent (guest PID 1) ended";
+  }
   spdlog::warn("vmm[{}] sandbox VM ended: {}", spec_.backend, exit_reason_);
-  agent_pid_ = 0;
+  if (agent_.pidfd >= 0) ::close(agent_.pidfd);
+  agent_ = {};
   // Stop() cleans up the network and cgroups the VM left.
   return false;
 }
 
 absl::Status SandboxDriver::Stop(absl::Duration grace) {
-  if (agent_pid_ > 0) {
-    ::kill(agent_pid_, SIGTERM);
-    int status = WaitFor(agent_pid_, grace);
-    if (status == -1) {
+  if (agent_.pid > 0) {
+    auto signal = [this](int sig) {
+      if (agent_.pidfd >= 0) {
+        ::syscall(SYS_pidfd_send_signal, agent_.pidfd, sig, nullptr, 0);
+      } else {
+        ::kill(agent_.pid, sig);
+      }
+    };
+    // How the agent ended, or "" while it runs.
+    auto wait = [this](absl::Duration timeout) -> std::string {
+      if (agent_.child) {
+        int status = WaitFor(agent_.pid, timeout);
+        return status == -1 ? "" : DescribeWaitStatus(status);
+      }
+      return WaitForPidfd(agent_.pidfd, timeout) ? "ended" : "";
+    };
+    signal(SIGTERM);
+    std::string ended = wait(grace);
+    if (ended.empty()) {
       spdlog::warn("vmm[{}] agent did not stop within {}, killing the VM", spec_.backend, absl::FormatDuration(grace));
-      ::kill(agent_pid_, SIGKILL);
-      status = WaitFor(agent_pid_, absl::Seconds(10));
+      signal(SIGKILL);
+      ended = wait(absl::Seconds(10));
     }
-    exit_reason_ = status >= 0 ? absl::StrCat("stopped (agent ", DescribeWaitStatus(status), ")") : "stopped";
-    agent_pid_ = 0;
+    exit_reason_ = !ended.empty() ? absl::StrCat("stopped (agent ", ended, ")") : "stopped";
+    if (agent_.pidfd >= 0) ::close(agent_.pidfd);
+    agent_ = {};
   }
   KillSlirp();
+  if (lease_fd_ >= 0) ::close(lease_fd_);
+  lease_fd_ = -1;
   RemoveCgroups();
   ::unlink(AgentEndpoint().c_str());
   ::unlink(TunnelEndpoint().c_str());
   ::unlink(HandoffEndpoint().c_str());
+  ::unlink(LeaseEndpoint().c_str());
+  ::unlink(RecordPath().c_str());
   spdlog::info("vmm[{}] sandbox VM stopped", spec_.backend);
   return absl::OkStatus();
 }
 
 void SandboxDriver::KillSlirp() {
-  if (slirp_pid_ <= 0) return;
+  if (slirp_.pid <= 0) return;
   // slirp4netns keeps no state worth a graceful stop, and lingers on SIGTERM.
-  ::kill(slirp_pid_, SIGKILL);
-  WaitFor(slirp_pid_, absl::Seconds(5));
-  slirp_pid_ = 0;
+  if (slirp_.pidfd >= 0) {
+    ::syscall(SYS_pidfd_send_signal, slirp_.pidfd, SIGKILL, nullptr, 0);
+  } else if (slirp_.child) {
+    ::kill(slirp_.pid, SIGKILL);
+  }
+  if (slirp_.child) {
+    WaitFor(slirp_.pid, absl::Seconds(5));
+  } else {
+    WaitForPidfd(slirp_.pidfd, absl::Seconds(5));
+  }
+  if (slirp_.pidfd >= 0) ::close(slirp_.pidfd);
+  slirp_ = {};
 }
 
 void SandboxDriver::RemoveCgroups() {

@@ -12,6 +12,13 @@ namespace switchyard::vmm {
 // A "VM" made of Linux namespaces (mount, pid, net, uts, ipc): the agent is
 // PID 1 of a fresh pid namespace, with a private /proc and /run, and a NAT'd
 // link to the host through slirp4netns (host loopback at 10.0.2.2).
+//
+// The VM outlives its manager, as a real VM outlives a crashed controller:
+// <state_dir>/vm.json names its processes, and the next manager adopts it.
+// While it owns the VM the driver holds the agent's lease
+// (<state_dir>/manager.sock); a VM whose lease nobody takes back shuts itself
+// down, and slirp4netns ends with the VM (its exit fd's only writers are the
+// VM's processes).
 class SandboxDriver : public VmDriver {
  public:
   explicit SandboxDriver(std::string slirp_bin = "/usr/bin/slirp4netns");
@@ -19,8 +26,9 @@ class SandboxDriver : public VmDriver {
 
   std::string Name() const override { return "sandbox"; }
   absl::Status Boot(const VmSpec& spec) override;
+  bool Adopt(const VmSpec& spec) override;
   absl::Status Stop(absl::Duration grace) override;
-  pid_t Pid() const override { return agent_pid_; }
+  pid_t Pid() const override { return agent_.pid; }
   bool IsRunning() override;
   std::string ExitReason() const override { return exit_reason_; }
   std::string AgentEndpoint() const override;
@@ -29,13 +37,25 @@ class SandboxDriver : public VmDriver {
   std::string HandoffEndpoint() const override;
 
  private:
+  // A host process of the VM: our child after a boot, or one adopted from a
+  // previous manager (then only its pidfd tells when it ends).
+  struct Process {
+    pid_t pid = 0;
+    int pidfd = -1;
+    bool child = false;
+  };
+
+  std::string RecordPath() const;
+  std::string LeaseEndpoint() const;
+  void HoldLease();
   void KillSlirp();
   void RemoveCgroups();
 
   std::string slirp_bin_;
   VmSpec spec_;
-  pid_t agent_pid_ = 0;
-  pid_t slirp_pid_ = 0;
+  Process agent_;
+  Process slirp_;
+  int lease_fd_ = -1;
   std::string exit_reason_;
 };
 
@@ -45,8 +65,9 @@ class SandboxDriver : public VmDriver {
 std::vector<std::string> AgentArgs(const VmSpec& spec, const std::string& agent_socket);
 
 // slirp4netns giving the namespace of `pid` a tap0 with 10.0.2.100 and the
-// host's loopback at 10.0.2.2; writes "1" to `ready_fd` when configured.
-std::vector<std::string> SlirpArgs(const std::string& slirp_bin, pid_t pid, int ready_fd);
+// host's loopback at 10.0.2.2; writes "1" to `ready_fd` when configured and
+// exits once `exit_fd` (a pipe's read end) reaches EOF.
+std::vector<std::string> SlirpArgs(const std::string& slirp_bin, pid_t pid, int ready_fd, int exit_fd);
 
 // Every cgroup directory dockerd may have created under `cgroup_parent`, in
 // each hierarchy mounted under `cgroup_root` (v1 controllers and unified),

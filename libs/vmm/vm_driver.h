@@ -25,6 +25,10 @@ struct VmSpec {
   std::vector<int> loopback_forward_ports;
   std::vector<std::string> insecure_registries;
   std::string hostname;
+  // The agent takes the VM down once no manager has held it this long
+  // (guest-agent/manager_lease.h): long enough for a crashed manager to be
+  // restarted and take the VM over, short enough that none is left unowned.
+  absl::Duration manager_grace = absl::Seconds(30);
 };
 
 // Boots, watches and stops one VM. Not thread-safe: one owner calls it.
@@ -36,6 +40,11 @@ class VmDriver {
   virtual std::string Name() const = 0;
   // Starts the VM; returns once its agent process runs (it may not answer yet).
   virtual absl::Status Boot(const VmSpec& spec) = 0;
+  // Takes over the VM that a previous manager of the same state directory
+  // left running (it crashed or was killed), if it was booted with the same
+  // spec: true when taken, and no Boot is needed. False otherwise; whatever
+  // was left of such a VM is then stopped and cleaned first.
+  virtual bool Adopt(const VmSpec& spec) { return false; }
   // Asks the guest to shut down, waits `grace`, then kills it, and removes
   // everything the VM left on the host.
   virtual absl::Status Stop(absl::Duration grace) = 0;

@@ -130,7 +130,7 @@ bool VmManagerService::Poll(absl::Duration timeout, std::string* error) {
   return true;
 }
 
-bool VmManagerService::BootOnce() {
+bool VmManagerService::BootOnce(bool adopt) {
   {
     // While rebooting, keep saying why the last boot or run ended.
     absl::MutexLock lock(&mu_);
@@ -140,11 +140,15 @@ bool VmManagerService::BootOnce() {
     state_ = pb::VM_STATE_BOOTING;
     agent_reachable_ = false;
   }
-  spdlog::info("vmm[{}] booting the VM", spec_.backend);
-  absl::Status booted = driver_->Boot(spec_);
-  if (!booted.ok()) {
-    SetState(pb::VM_STATE_FAILED, absl::StrCat("VM ", spec_.backend, " failed to boot: ", booted.message()));
-    return false;
+  // A manager that restarted carries on with the VM it left running, and
+  // the containers in it keep running.
+  if (!adopt || !driver_->Adopt(spec_)) {
+    spdlog::info("vmm[{}] booting the VM", spec_.backend);
+    absl::Status booted = driver_->Boot(spec_);
+    if (!booted.ok()) {
+      SetState(pb::VM_STATE_FAILED, absl::StrCat("VM ", spec_.backend, " failed to boot: ", booted.message()));
+      return false;
+    }
   }
   {
     absl::MutexLock lock(&mu_);
@@ -199,12 +203,12 @@ std::string VmManagerService::Watch() {
 
 void VmManagerService::Run() {
   int failures = 0;
-  while (true) {
+  for (bool first = true;; first = false) {
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) break;
     }
-    if (BootOnce()) {
+    if (BootOnce(/*adopt=*/first)) {
       failures = 0;
       const std::string stopped = Watch();
       // A VM that ran and went down is booting again from now on, so that
@@ -225,8 +229,6 @@ void VmManagerService::Run() {
     spdlog::info("vmm[{}] rebooting the VM in {}", spec_.backend, absl::FormatDuration(backoff));
     if (!SleepUnlessStopping(backoff)) break;
   }
-  // Stopped from this thread: the VM's processes die with the thread that
-  // started them, so a graceful stop must happen before it ends.
   spdlog::info("vmm[{}] stopping the VM", spec_.backend);
   absl::Status stopped = driver_->Stop(options_.stop_grace);
   if (!stopped.ok()) spdlog::warn("vmm[{}] stop: {}", spec_.backend, std::string(stopped.message()));

@@ -61,11 +61,13 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
   absl::StatusOr<std::shared_ptr<switchyard::agent::v1::GuestAgent::StubInterface>> ReachableAgent(
       const grpc::ServerContext& context);
 
-  // The watcher thread. It alone touches the driver: the VM's processes are
-  // tied to the thread that started them (PR_SET_PDEATHSIG).
+  // The watcher thread. It alone touches the driver (drivers are not
+  // thread-safe).
   void Run();
-  // Boots and waits for the agent; false with the reason set on failure.
-  bool BootOnce();
+  // Boots, or with `adopt` first tries to take over the VM a previous
+  // manager left running, then waits for the agent; false with the reason
+  // set on failure.
+  bool BootOnce(bool adopt);
   // Watches a booted VM until it dies (returns why) or we stop ("").
   std::string Watch();
   // One GetInfo; updates state from it. Returns whether the agent answered.

@@ -21,6 +21,14 @@ class FakeVmDriver : public VmDriver {
     exit_reason_.clear();
     return absl::OkStatus();
   }
+  bool Adopt(const VmSpec& spec) override {
+    absl::MutexLock lock(&mu_);
+    ++adopt_attempts_;
+    if (!adoptable_) return false;
+    adoptable_ = false;
+    running_ = true;
+    return true;
+  }
   absl::Status Stop(absl::Duration grace) override {
     absl::MutexLock lock(&mu_);
     ++stops_;
@@ -54,6 +62,11 @@ class FakeVmDriver : public VmDriver {
     running_ = false;
     exit_reason_ = std::move(reason);
   }
+  // The next Adopt finds a running VM left by a previous manager.
+  void set_adoptable(bool adoptable) {
+    absl::MutexLock lock(&mu_);
+    adoptable_ = adoptable;
+  }
   void set_boot_status(absl::Status status) {
     absl::MutexLock lock(&mu_);
     boot_status_ = std::move(status);
@@ -75,12 +88,18 @@ class FakeVmDriver : public VmDriver {
     absl::MutexLock lock(&mu_);
     return stops_;
   }
+  int adopt_attempts() const {
+    absl::MutexLock lock(&mu_);
+    return adopt_attempts_;
+  }
 
  private:
   mutable absl::Mutex mu_;
   absl::Status boot_status_ ABSL_GUARDED_BY(mu_) = absl::OkStatus();
   std::vector<VmSpec> boots_ ABSL_GUARDED_BY(mu_);
   int stops_ ABSL_GUARDED_BY(mu_) = 0;
+  int adopt_attempts_ ABSL_GUARDED_BY(mu_) = 0;
+  bool adoptable_ ABSL_GUARDED_BY(mu_) = false;
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   pid_t pid_ = 4242;
   std::string exit_reason_ ABSL_GUARDED_BY(mu_);

@@ -26,7 +26,7 @@ TEST_CASE("agent command line carries the VM spec", "[vmm][unit]") {
                       "--socket=/var/lib/switchyard/vms/hv/agent.sock", "--dockerd=/usr/sbin/dockerd",
                       "--bip=172.30.0.1/24", "--default_address_pool=172.31.0.0/16",
                       "--cgroup_parent=/switchyard-hv", "--loopback_forward=5000,5001",
-                      "--insecure_registries=127.0.0.1:5000"});
+                      "--insecure_registries=127.0.0.1:5000", "--manager_grace=30s"});
 }
 
 TEST_CASE("agent command line omits unset options", "[vmm][unit]") {
@@ -34,14 +34,15 @@ TEST_CASE("agent command line omits unset options", "[vmm][unit]") {
   spec.backend = "vz";
   spec.state_dir = "/s";
   spec.agent_bin = "/a";
+  spec.manager_grace = absl::ZeroDuration();
   auto args = switchyard::vmm::AgentArgs(spec, "/s/agent.sock");
   REQUIRE(args.size() == 5);
 }
 
-TEST_CASE("slirp4netns keeps host loopback reachable", "[vmm][unit]") {
-  auto args = switchyard::vmm::SlirpArgs("/usr/bin/slirp4netns", 1234, 7);
+TEST_CASE("slirp4netns keeps host loopback reachable and ends with the VM's lifeline", "[vmm][unit]") {
+  auto args = switchyard::vmm::SlirpArgs("/usr/bin/slirp4netns", 1234, 7, 8);
   REQUIRE(args == std::vector<std::string>{"/usr/bin/slirp4netns", "--configure", "--mtu=65520", "--ready-fd=7",
-                                           "1234", "tap0"});
+                                           "--exit-fd=8", "1234", "tap0"});
   REQUIRE(std::find(args.begin(), args.end(), "--disable-host-loopback") == args.end());
 }
 

@@ -170,6 +170,31 @@ TEST_CASE("VM state follows the agent's engine and the VM's life", "[vmm][unit]"
   service.Shutdown();
 }
 
+TEST_CASE("a manager takes over the VM its predecessor left running, and boots only after a crash",
+          "[vmm][unit]") {
+  AgentOnSocket fake("sy-vmm-adopt-test", agentpb::ENGINE_STATE_RUNNING);
+  auto owned = std::make_unique<FakeVmDriver>();
+  FakeVmDriver* driver = owned.get();
+  driver->set_agent_endpoint(fake.socket);
+  driver->set_adoptable(true);
+  switchyard::vmm::VmSpec spec;
+  spec.backend = "hv";
+  VmManagerService service(std::move(owned), spec, switchyard::vmm::UnixAgentConnector(), FastOptions());
+  service.Start();
+  REQUIRE(WaitForState(service, pb::VM_STATE_RUNNING).state() == pb::VM_STATE_RUNNING);
+  CHECK(driver->adopt_attempts() == 1);
+  CHECK(driver->boots().empty());
+  CHECK(driver->stops() == 0);
+
+  // After a crash the VM is booted afresh: nothing is left to take over.
+  driver->Crash("agent (guest PID 1) ended");
+  for (int i = 0; i < 100 && driver->boots().empty(); ++i) ::usleep(50 * 1000);
+  CHECK(driver->boots().size() == 1);
+  CHECK(driver->adopt_attempts() == 1);
+  REQUIRE(WaitForState(service, pb::VM_STATE_RUNNING).state() == pb::VM_STATE_RUNNING);
+  service.Shutdown();
+}
+
 TEST_CASE("an engine call during the reboot that follows a crash waits for the VM", "[vmm][unit]") {
   AgentOnSocket fake("sy-vmm-reboot-test", agentpb::ENGINE_STATE_RUNNING);
   auto owned = std::make_unique<FakeVmDriver>();
