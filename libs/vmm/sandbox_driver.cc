@@ -389,14 +389,20 @@ bool SandboxDriver::Adopt(const VmSpec& spec) {
   slirp_ = take(record->slirp_pid, record->slirp_start);
   const bool same_spec = record->agent_args == AgentArgs(spec, AgentEndpoint());
   if (agent_.pid > 0 && slirp_.pid > 0 && same_spec) {
-    spdlog::info("vmm[{}] adopted the running sandbox VM: agent pid {}, slirp4netns pid {}", spec.backend, agent_.pid,
-                 slirp_.pid);
+    // An agent whose lease ran out no longer listens: it is shutting down.
     HoldLease();
-    return true;
+    if (lease_fd_ >= 0) {
+      spdlog::info("vmm[{}] adopted the running sandbox VM: agent pid {}, slirp4netns pid {}", spec.backend,
+                   agent_.pid, slirp_.pid);
+      return true;
+    }
   }
   if (agent_.pid > 0 || slirp_.pid > 0) {
-    spdlog::warn("vmm[{}] the VM left running (agent pid {}) {}: stopping it", spec.backend, record->agent_pid,
-                 !same_spec ? "was booted with another configuration" : "has lost its network");
+    const char* why = !same_spec             ? "was booted with another configuration"
+                      : slirp_.pid <= 0      ? "has lost its network"
+                      : agent_.pid <= 0      ? "has lost its agent"
+                                             : "is shutting down (its lease ran out)";
+    spdlog::warn("vmm[{}] the VM left running (agent pid {}) {}: stopping it", spec.backend, record->agent_pid, why);
   }
   (void)Stop(absl::Seconds(10));
   return false;
