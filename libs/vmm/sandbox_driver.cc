@@ -390,6 +390,7 @@ bool SandboxDriver::Adopt(const VmSpec& spec) {
   const bool same_spec = record->agent_args == AgentArgs(spec, AgentEndpoint());
   if (agent_.pid > 0 && slirp_.pid > 0 && same_spec) {
     // An agent whose lease ran out no longer listens: it is shutting down.
+    // (One that has not started listening yet is rebooted too: rare, and safe.)
     HoldLease();
     if (lease_fd_ >= 0) {
       spdlog::info("vmm[{}] adopted the running sandbox VM: agent pid {}, slirp4netns pid {}", spec.backend,
@@ -401,7 +402,7 @@ bool SandboxDriver::Adopt(const VmSpec& spec) {
     const char* why = !same_spec             ? "was booted with another configuration"
                       : slirp_.pid <= 0      ? "has lost its network"
                       : agent_.pid <= 0      ? "has lost its agent"
-                                             : "is shutting down (its lease ran out)";
+                                             : "does not take the lease (shutting down, or not yet up)";
     spdlog::warn("vmm[{}] the VM left running (agent pid {}) {}: stopping it", spec.backend, record->agent_pid, why);
   }
   (void)Stop(absl::Seconds(10));
