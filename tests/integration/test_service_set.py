@@ -1,10 +1,12 @@
 """The service set itself: every internal service serves health and
 reflection, the agent reaps, a VM that fails to boot is named everywhere
-while the other keeps serving, and down leaves nothing behind."""
+while the other keeps serving, and down leaves nothing behind, even after
+the supervisor was killed."""
 
 import glob
 import json
 import os
+import signal
 import subprocess
 
 import pytest
@@ -110,6 +112,40 @@ def test_a_vm_that_fails_to_boot_is_named_and_the_other_serves(registry, images)
         r = s.docker("run", "--rm", images.multi, "echo", "hv-still-serves")
         assert r.returncode == 0 and r.stdout == "hv-still-serves\n", r.stderr
         assert s.docker("ps", "-a").returncode == 0
+    finally:
+        down = s.down()
+    assert down.returncode == 0, down.stderr
+    leftovers = host_snapshot().leaked_since(before, s)
+    assert not leftovers, leftovers
+
+
+def _running(pid):
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_down_stops_what_a_killed_supervisor_left_running(registry, images):
+    before = host_snapshot()
+    s = ServiceSet(registry_port=registry.port, instance="sy-orphan")
+    services = ("gateway", "scheduler", "vmm-hv", "vmm-vz")
+    try:
+        s.up()
+        pids = {name: s.pid(name) for name in services}
+        supervisor = s.pid("supervisor")
+        os.kill(supervisor, signal.SIGKILL)
+        assert harness.wait_for(lambda: not _running(supervisor))
+        # The services, and the VMs they hold, outlive their supervisor.
+        assert all(_running(pid) for pid in pids.values()), pids
+        r = s.switchyard("down", check=False)
+        assert r.returncode == 0, r.stderr
+        for name in services:
+            assert "stopped %s (pid %d), left running by a supervisor that died" % (name, pids[name]) in r.stdout, \
+                r.stdout
+        assert s.switchyard("down", check=False).stdout == "switchyard is not running\n"
     finally:
         down = s.down()
     assert down.returncode == 0, down.stderr

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -49,6 +50,7 @@ ABSL_FLAG(bool, context, true, "create/update the docker context `switchyard`");
 namespace {
 
 using switchyard::cli::ServiceSetConfig;
+namespace fs = std::filesystem;
 
 std::string SelfDir() {
   char path[PATH_MAX] = {};
@@ -114,7 +116,16 @@ pid_t ReadPid(const std::string& path) {
   return pid;
 }
 
-bool Alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
+// Running, not merely a zombie its new parent has not reaped yet (a killed
+// supervisor, and the services it left, are reparented).
+bool Alive(pid_t pid) {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  size_t paren = line.rfind(')');
+  return paren == std::string::npos || line.compare(paren, 3, ") Z") != 0;
+}
 
 // True when the gateway answers GET /_ping with 200.
 bool PingGateway(const std::string& socket_path) {
@@ -240,11 +251,46 @@ int Up(const ServiceSetConfig& config) {
   return 0;  // up succeeded; a failed VM is reported above and in `docker info`
 }
 
+// True when `pid` is alive and runs a program named as `binary` is (a
+// recycled pid runs something else). By name: an upgraded binary's old
+// process shows "<path> (deleted)".
+bool Runs(pid_t pid, const std::string& binary) {
+  if (!Alive(pid)) return false;
+  std::error_code ec;
+  std::string exe = fs::read_symlink(absl::StrCat("/proc/", pid, "/exe"), ec).string();
+  if (ec) return false;
+  if (absl::EndsWith(exe, " (deleted)")) exe.resize(exe.size() - std::string(" (deleted)").size());
+  return fs::path(exe).filename() == fs::path(binary).filename();
+}
+
+// A supervisor that was killed leaves its services running, and the VM
+// managers their VMs: stop them as the supervisor would have, clients first.
+// Returns how many it stopped.
+int StopOrphanedServices(const ServiceSetConfig& config) {
+  const std::vector<switchyard::cli::ServiceSpec> specs = switchyard::cli::ServiceSpecs(config);
+  int stopped = 0;
+  for (auto it = specs.rbegin(); it != specs.rend(); ++it) {
+    const std::string pid_path = absl::StrCat(config.run_dir, "/", it->name, ".pid");
+    pid_t pid = ReadPid(pid_path);
+    if (!Runs(pid, it->argv[0])) continue;
+    ::kill(pid, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(it->stop_timeout_seconds);
+    while (Runs(pid, it->argv[0]) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (Runs(pid, it->argv[0])) ::kill(pid, SIGKILL);
+    ::unlink(pid_path.c_str());
+    std::cout << "stopped " << it->name << " (pid " << pid << "), left running by a supervisor that died\n";
+    ++stopped;
+  }
+  return stopped;
+}
+
 int Down(const ServiceSetConfig& config) {
   const std::string pid_path = absl::StrCat(config.run_dir, "/supervisor.pid");
   pid_t pid = ReadPid(pid_path);
   if (!Alive(pid)) {
-    std::cout << "switchyard is not running\n";
+    if (StopOrphanedServices(config) == 0) std::cout << "switchyard is not running\n";
     return 0;
   }
   ::kill(pid, SIGTERM);
