@@ -41,6 +41,9 @@ struct ChildSetup {
   int error_fd = -1;  // write end, CLOEXEC: a failure message, or EOF on exec
   int log_fd = -1;    // agent stdout/stderr
   int lifeline_fd = -1;  // write end of slirp4netns's exit pipe, kept across exec
+  // The parent's ends of the pipes, which the clone copied: closed first, so
+  // that a parent dying before it releases us means EOF on sync_fd.
+  std::vector<int> parent_fds;
   std::string hostname;
   std::string etc_docker;  // private /etc/docker for the guest dockerd's key.json
   std::vector<std::string> args;
@@ -61,7 +64,8 @@ int ChildMain(void* arg) {
   auto& setup = *static_cast<ChildSetup*>(arg);
   // No PR_SET_PDEATHSIG: the VM outlives a crashed manager, and the agent's
   // lease ends it if no manager takes it back. A manager that dies before
-  // releasing us closes sync_fd, and the read below fails.
+  // releasing us closes the last write end of sync_fd, and the read fails.
+  for (int fd : setup.parent_fds) ::close(fd);
   char go = 0;
   if (::read(setup.sync_fd, &go, 1) != 1) ChildFail(setup, "waiting for the network");
   // A session of its own: a Ctrl-C meant for the manager's terminal is not
@@ -278,6 +282,7 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
   setup.error_fd = error_pipe[1];
   setup.log_fd = log_fd;
   setup.lifeline_fd = lifeline_pipe[1];
+  setup.parent_fds = {sync_pipe[1], error_pipe[0], ready_pipe[0], ready_pipe[1], lifeline_pipe[0]};
 
   auto close_all = [&] {
     for (int* fd : {&sync_pipe[0], &sync_pipe[1], &error_pipe[0], &error_pipe[1], &ready_pipe[0], &ready_pipe[1],
@@ -315,6 +320,7 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
     agent_ = {};
     KillSlirp();
     close_all();
+    ::unlink(RecordPath().c_str());
     spdlog::error("vmm[{}] sandbox boot failed: {}", spec.backend, why);
     return absl::UnavailableError(why);
   };
@@ -338,6 +344,19 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
     return fail(absl::StrCat("slirp4netns did not become ready (see ", slirp_log, ")"));
   }
 
+  // Recorded before the VM runs: a manager that dies from here on leaves a
+  // VM its successor can find, never one it would boot a second VM beside.
+  VmRecord record;
+  record.boot_id = CurrentBootId();
+  record.agent_pid = pid;
+  record.agent_start = ProcessStartTime(pid).value_or(0);
+  record.slirp_pid = slirp_.pid;
+  record.slirp_start = ProcessStartTime(slirp_.pid).value_or(0);
+  record.agent_args = setup.args;
+  if (absl::Status written = WriteVmRecord(RecordPath(), record); !written.ok()) {
+    return fail(std::string(written.message()));
+  }
+
   // Release the child and learn whether it reached exec.
   if (::write(sync_pipe[1], "1", 1) != 1) return fail(Errno("release child"));
   char buf[512];
@@ -346,17 +365,6 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
   while ((r = ::read(error_pipe[0], buf, sizeof(buf))) > 0) child_error.append(buf, r);
   if (!child_error.empty()) return fail(absl::StrCat("sandbox setup failed: ", child_error));
   close_all();
-
-  VmRecord record;
-  record.agent_pid = pid;
-  record.agent_start = ProcessStartTime(pid).value_or(0);
-  record.slirp_pid = slirp_.pid;
-  record.slirp_start = ProcessStartTime(slirp_.pid).value_or(0);
-  record.agent_args = setup.args;
-  if (absl::Status written = WriteVmRecord(RecordPath(), record); !written.ok()) {
-    // The VM runs; only a successor could not adopt it.
-    spdlog::warn("vmm[{}] {}: a restarted manager will reboot this VM", spec.backend, std::string(written.message()));
-  }
   spdlog::info("vmm[{}] sandbox VM booted: agent pid {}, slirp4netns pid {}, state {}", spec.backend, pid,
                slirp_.pid, spec.state_dir);
   return absl::OkStatus();
@@ -385,6 +393,13 @@ bool SandboxDriver::Adopt(const VmSpec& spec) {
     }
     return p;
   };
+  if (record->boot_id != CurrentBootId()) {
+    // The host rebooted since: that VM is gone, and its pids and start times
+    // may now name other processes.
+    spdlog::info("vmm[{}] the recorded VM ran before the host rebooted: booting afresh", spec.backend);
+    (void)Stop(absl::Seconds(10));
+    return false;
+  }
   agent_ = take(record->agent_pid, record->agent_start);
   slirp_ = take(record->slirp_pid, record->slirp_start);
   const bool same_spec = record->agent_args == AgentArgs(spec, AgentEndpoint());

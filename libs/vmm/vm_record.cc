@@ -16,6 +16,7 @@ namespace switchyard::vmm {
 
 std::string FormatVmRecord(const VmRecord& record) {
   nlohmann::json j = {
+      {"boot_id", record.boot_id},
       {"agent_pid", record.agent_pid}, {"agent_start", record.agent_start}, {"slirp_pid", record.slirp_pid},
       {"slirp_start", record.slirp_start}, {"agent_args", record.agent_args},
   };
@@ -27,6 +28,7 @@ absl::StatusOr<VmRecord> ParseVmRecord(const std::string& text) {
   VmRecord record;
   try {
     if (!j.is_object()) throw std::runtime_error("not a JSON object");
+    record.boot_id = j.at("boot_id").get<std::string>();
     record.agent_pid = j.at("agent_pid").get<pid_t>();
     record.agent_start = j.at("agent_start").get<uint64_t>();
     record.slirp_pid = j.at("slirp_pid").get<pid_t>();
@@ -78,6 +80,13 @@ absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid) {
   std::string line;
   if (!in || !std::getline(in, line)) return absl::NotFoundError(absl::StrCat("no process ", pid));
   return StartTimeOfStatLine(line);
+}
+
+std::string CurrentBootId() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
 }
 
 bool IsSameProcess(pid_t pid, uint64_t start) {

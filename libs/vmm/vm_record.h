@@ -16,6 +16,7 @@ namespace switchyard::vmm {
 // pid alone may have been reused), and the agent command line it was booted
 // with (a VM booted for another configuration is not taken over).
 struct VmRecord {
+  std::string boot_id;  // the host's boot: pids and start times mean nothing across one
   pid_t agent_pid = 0;
   uint64_t agent_start = 0;
   pid_t slirp_pid = 0;
@@ -37,6 +38,9 @@ absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid);
 // The start time field of a /proc/<pid>/stat line. The command name may hold
 // spaces and parentheses: fields are counted after its last ')'.
 absl::StatusOr<uint64_t> StartTimeOfStatLine(const std::string& stat);
+
+// This boot of the host (/proc/sys/kernel/random/boot_id), "" if unknown.
+std::string CurrentBootId();
 
 // True when `pid` is alive and is the process that started at `start`.
 bool IsSameProcess(pid_t pid, uint64_t start);

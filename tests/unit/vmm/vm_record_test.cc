@@ -15,10 +15,12 @@ TEST_CASE("a VM record reads back as written", "[vmm][unit]") {
   const std::string path = (dir / "vm.json").string();
   CHECK(absl::IsNotFound(ReadVmRecord(path).status()));
 
-  VmRecord record{1234, 987654321, 1240, 987654400, {"/usr/bin/agent", "--backend=hv", "--bip=10.0.0.1/24"}};
+  VmRecord record{"8a1c1f4e-boot", 1234, 987654321, 1240, 987654400,
+                  {"/usr/bin/agent", "--backend=hv", "--bip=10.0.0.1/24"}};
   REQUIRE(WriteVmRecord(path, record).ok());
   absl::StatusOr<VmRecord> read = ReadVmRecord(path);
   REQUIRE(read.ok());
+  CHECK(read->boot_id == "8a1c1f4e-boot");
   CHECK(read->agent_pid == 1234);
   CHECK(read->agent_start == 987654321);
   CHECK(read->slirp_pid == 1240);
@@ -31,9 +33,9 @@ TEST_CASE("a VM record reads back as written", "[vmm][unit]") {
 TEST_CASE("a damaged VM record is an error, not a VM to adopt", "[vmm][unit]") {
   CHECK(!ParseVmRecord("").ok());
   CHECK(!ParseVmRecord(R"({"agent_pid": 12)").ok());
-  CHECK(!ParseVmRecord(R"({"agent_pid": "12", "agent_start": 1, "slirp_pid": 2, "slirp_start": 3, "agent_args": []})")
+  CHECK(!ParseVmRecord(R"({"boot_id": "b", "agent_pid": "12", "agent_start": 1, "slirp_pid": 2, "slirp_start": 3, "agent_args": []})")
              .ok());
-  CHECK(!ParseVmRecord(R"({"agent_pid": 0, "agent_start": 1, "slirp_pid": 2, "slirp_start": 3, "agent_args": []})")
+  CHECK(!ParseVmRecord(R"({"boot_id": "b", "agent_pid": 0, "agent_start": 1, "slirp_pid": 2, "slirp_start": 3, "agent_args": []})")
              .ok());
 }
 
@@ -53,6 +55,7 @@ TEST_CASE("this process is itself by start time, and a wrong start time is anoth
   CHECK(IsSameProcess(::getpid(), *mine));
   CHECK(!IsSameProcess(::getpid(), *mine + 1));
   CHECK(absl::IsNotFound(ProcessStartTime(0).status()));
+  CHECK(CurrentBootId().size() == 36);  // a UUID
 }
 
 }  // namespace
