@@ -28,6 +28,7 @@
 #include "guest-agent/handoff_server.h"
 #include "guest-agent/published_addresses.h"
 #include "guest-agent/tunnel_server.h"
+#include "libs/state_lock/state_lock.h"
 #include "libs/rpc/unix_server.h"
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
@@ -130,6 +131,14 @@ int Main() {
   sigaddset(&signals, SIGINT);
   ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+
+  // One agent per state directory, whatever its manager believes: a second
+  // would run a second dockerd on the same data root.
+  absl::StatusOr<int> state_lock = LockExclusive(config.state_dir + "/agent.lock");
+  if (!state_lock.ok()) {
+    spdlog::error("another agent runs on {}: {}", config.state_dir, std::string(state_lock.status().message()));
+    return 1;
+  }
 
   // Early, so a manager's hold counts from the start; the signal mask above
   // is inherited by its thread, and sigwait below takes the SIGTERM it sends.

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "guest-agent/loopback_forwarder.h"
 #include "libs/rpc/unix_server.h"
+#include "libs/state_lock/state_lock.h"
 #include "libs/vmm/sandbox_driver.h"
 #include "services/vmm/vm_manager_service.h"
 #include "spdlog/spdlog.h"
@@ -79,6 +80,16 @@ int Main() {
   spec.loopback_forward_ports = *ports;
   spec.insecure_registries = absl::StrSplit(absl::GetFlag(FLAGS_insecure_registries), ',', absl::SkipWhitespace());
   spec.hostname = absl::StrCat("switchyard-", backend);
+
+  // One manager per VM: a second would boot a second VM on the same state.
+  std::error_code lock_ec;
+  fs::create_directories(spec.state_dir, lock_ec);
+  absl::StatusOr<int> state_lock = LockExclusive(spec.state_dir + "/vmm.lock");
+  if (!state_lock.ok()) {
+    spdlog::error("vmm[{}]: another VM manager runs for {}: {}", backend, spec.state_dir,
+                  std::string(state_lock.status().message()));
+    return 1;
+  }
 
   const std::string run_dir = absl::GetFlag(FLAGS_run_dir);
   std::error_code ec;
