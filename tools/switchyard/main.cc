@@ -196,6 +196,57 @@ void MakeDockerContext(const std::string& socket_path) {
   if (std::system(cmd.c_str()) != 0) std::cerr << "switchyard: could not create the docker context\n";
 }
 
+// True when `pid` is alive and runs a program named as `binary` is (a
+// recycled pid runs something else). By name: an upgraded binary's old
+// process shows "<path> (deleted)".
+bool Runs(pid_t pid, const std::string& binary) {
+  if (!Alive(pid)) return false;
+  std::error_code ec;
+  std::string exe = fs::read_symlink(absl::StrCat("/proc/", pid, "/exe"), ec).string();
+  if (ec) return false;
+  if (absl::EndsWith(exe, " (deleted)")) exe.resize(exe.size() - std::string(" (deleted)").size());
+  return fs::path(exe).filename() == fs::path(binary).filename();
+}
+
+// A supervisor that was killed leaves its services running, and the VM
+// managers their VMs: stop them as the supervisor would have, clients first.
+// Returns how many it stopped.
+int StopOrphanedServices(const ServiceSetConfig& config) {
+  const std::vector<switchyard::cli::ServiceSpec> specs = switchyard::cli::ServiceSpecs(config);
+  // This set's service, not another set's nor a process that took its pid.
+  auto ours = [&](pid_t pid, const std::string& binary) {
+    if (!Runs(pid, binary)) return false;
+    std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"));
+    std::string arg;
+    while (std::getline(in, arg, '\0')) {
+      if (arg == absl::StrCat("--run_dir=", config.run_dir)) return true;
+    }
+    return false;
+  };
+  int stopped = 0;
+  for (auto it = specs.rbegin(); it != specs.rend(); ++it) {
+    const std::string pid_path = absl::StrCat(config.run_dir, "/", it->name, ".pid");
+    pid_t pid = ReadPid(pid_path);
+    if (!ours(pid, it->argv[0])) continue;
+    ::kill(pid, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(it->stop_timeout_seconds);
+    while (ours(pid, it->argv[0]) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (ours(pid, it->argv[0])) ::kill(pid, SIGKILL);
+    ::unlink(pid_path.c_str());
+    std::cout << "stopped " << it->name << " (pid " << pid << "), left running by a supervisor that died\n";
+    ++stopped;
+  }
+  return stopped;
+}
+
+// The supervisor of a set is this same program.
+bool IsSupervisor(pid_t pid) {
+  std::error_code ec;
+  return Runs(pid, fs::read_symlink("/proc/self/exe", ec).string());
+}
+
 int Up(const ServiceSetConfig& config) {
   ::mkdir(config.run_dir.c_str(), 0700);
   ::chmod(config.run_dir.c_str(), 0700);
@@ -204,7 +255,9 @@ int Up(const ServiceSetConfig& config) {
   ::mkdir(absl::StrCat(config.state_dir, "/logs").c_str(), 0700);
   const std::string pid_path = absl::StrCat(config.run_dir, "/supervisor.pid");
   const std::string socket_path = absl::StrCat(config.run_dir, "/docker.sock");
-  if (!Alive(ReadPid(pid_path))) {
+  if (!IsSupervisor(ReadPid(pid_path))) {
+    // Services a killed supervisor left would hold the sockets and the VMs.
+    StopOrphanedServices(config);
     pid_t pid = ::fork();
     if (pid == 0) {
       ::setsid();
@@ -251,45 +304,10 @@ int Up(const ServiceSetConfig& config) {
   return 0;  // up succeeded; a failed VM is reported above and in `docker info`
 }
 
-// True when `pid` is alive and runs a program named as `binary` is (a
-// recycled pid runs something else). By name: an upgraded binary's old
-// process shows "<path> (deleted)".
-bool Runs(pid_t pid, const std::string& binary) {
-  if (!Alive(pid)) return false;
-  std::error_code ec;
-  std::string exe = fs::read_symlink(absl::StrCat("/proc/", pid, "/exe"), ec).string();
-  if (ec) return false;
-  if (absl::EndsWith(exe, " (deleted)")) exe.resize(exe.size() - std::string(" (deleted)").size());
-  return fs::path(exe).filename() == fs::path(binary).filename();
-}
-
-// A supervisor that was killed leaves its services running, and the VM
-// managers their VMs: stop them as the supervisor would have, clients first.
-// Returns how many it stopped.
-int StopOrphanedServices(const ServiceSetConfig& config) {
-  const std::vector<switchyard::cli::ServiceSpec> specs = switchyard::cli::ServiceSpecs(config);
-  int stopped = 0;
-  for (auto it = specs.rbegin(); it != specs.rend(); ++it) {
-    const std::string pid_path = absl::StrCat(config.run_dir, "/", it->name, ".pid");
-    pid_t pid = ReadPid(pid_path);
-    if (!Runs(pid, it->argv[0])) continue;
-    ::kill(pid, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(it->stop_timeout_seconds);
-    while (Runs(pid, it->argv[0]) && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (Runs(pid, it->argv[0])) ::kill(pid, SIGKILL);
-    ::unlink(pid_path.c_str());
-    std::cout << "stopped " << it->name << " (pid " << pid << "), left running by a supervisor that died\n";
-    ++stopped;
-  }
-  return stopped;
-}
-
 int Down(const ServiceSetConfig& config) {
   const std::string pid_path = absl::StrCat(config.run_dir, "/supervisor.pid");
   pid_t pid = ReadPid(pid_path);
-  if (!Alive(pid)) {
+  if (!IsSupervisor(pid)) {
     if (StopOrphanedServices(config) == 0) std::cout << "switchyard is not running\n";
     return 0;
   }
