@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 
@@ -27,7 +28,8 @@ struct Direction {
   size_t end = 0;
   bool grow = false;  // a read filled the buffer: grow it once it is empty
   bool eof = false;   // `from` has no more to give
-  bool done = false;  // EOF passed on to `to`
+  bool done = false;  // EOF passed on to `to`, or failed
+  absl::Status error;
 
   bool CanRead() const { return !eof && end < capacity; }
   bool HasPending() const { return end > start; }
@@ -38,30 +40,44 @@ void Allocate(Direction& d, size_t capacity) {
   d.capacity = capacity;
 }
 
-// Moves what it can without blocking. Returns an error when a socket fails.
-absl::Status Move(Direction& d) {
-  while (!d.done) {
-    bool moved = false;
+// Ends a direction that failed: what it holds cannot be delivered. Its
+// source stops being read and its destination sees EOF, while the other
+// direction carries on (a server's early reply still reaches the client
+// whose upload it refused), as docker-proxy does.
+void Fail(Direction& d, absl::Status why) {
+  d.error = std::move(why);
+  d.start = d.end = 0;
+  ::shutdown(d.from, SHUT_RD);
+  ::shutdown(d.to, SHUT_WR);
+  d.done = true;
+}
+
+// Moves what it can without blocking, up to a turn's worth, so that a steady
+// stream one way does not starve the other.
+void Move(Direction& d) {
+  size_t turn = 2 * kBulkBuffer;
+  while (!d.done && turn > 0) {
+    size_t moved = 0;
     if (d.CanRead()) {
       size_t room = d.capacity - d.end;
       ssize_t n = ::recv(d.from, d.buffer.get() + d.end, room, 0);
       if (n > 0) {
         d.end += n;
         d.grow = d.grow || (static_cast<size_t>(n) == room && d.capacity < kBulkBuffer);
-        moved = true;
+        moved += n;
       } else if (n == 0) {
         d.eof = true;
       } else if (errno != EAGAIN && errno != EINTR) {
-        return absl::UnavailableError(absl::StrCat("read: ", ErrnoText(errno)));
+        return Fail(d, absl::UnavailableError(absl::StrCat("read: ", ErrnoText(errno))));
       }
     }
     if (d.HasPending()) {
       ssize_t n = ::send(d.to, d.buffer.get() + d.start, d.end - d.start, MSG_NOSIGNAL);
       if (n > 0) {
         d.start += n;
-        moved = true;
+        moved += n;
       } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        return absl::UnavailableError(absl::StrCat("write: ", ErrnoText(errno)));
+        return Fail(d, absl::UnavailableError(absl::StrCat("write: ", ErrnoText(errno))));
       }
     }
     if (!d.HasPending()) {
@@ -75,9 +91,9 @@ absl::Status Move(Direction& d) {
       ::shutdown(d.to, SHUT_WR);
       d.done = true;
     }
-    if (!moved) break;
+    if (moved == 0) break;
+    turn -= std::min(turn, moved);
   }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -88,12 +104,11 @@ absl::Status PumpBoth(int a, int b) {
   dirs[0].to = dirs[1].from = b;
   absl::Status status = SetNonBlocking(a, true);
   if (status.ok()) status = SetNonBlocking(b, true);
+  if (!status.ok()) return status;
   for (Direction& d : dirs) Allocate(d, kFirstBuffer);
-  while (status.ok() && !(dirs[0].done && dirs[1].done)) {
-    for (Direction& d : dirs) {
-      if (status.ok()) status = Move(d);
-    }
-    if (!status.ok() || (dirs[0].done && dirs[1].done)) break;
+  while (!(dirs[0].done && dirs[1].done)) {
+    for (Direction& d : dirs) Move(d);
+    if (dirs[0].done && dirs[1].done) break;
     // Wait for whatever would let a direction move again.
     short events_a = 0, events_b = 0;
     for (const Direction& d : dirs) {
@@ -104,9 +119,9 @@ absl::Status PumpBoth(int a, int b) {
       if (d.HasPending()) to_events |= POLLOUT;
     }
     pollfd fds[2] = {{events_a != 0 ? a : -1, events_a, 0}, {events_b != 0 ? b : -1, events_b, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) status = absl::InternalError(ErrnoText(errno));
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return absl::InternalError(ErrnoText(errno));
   }
-  return status;
+  return !dirs[0].error.ok() ? dirs[0].error : dirs[1].error;
 }
 
 }  // namespace switchyard::tunnel

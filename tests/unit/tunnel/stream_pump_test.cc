@@ -1,9 +1,11 @@
 #include "libs/tunnel/stream_pump.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <future>
 #include <string>
 #include <thread>
@@ -24,7 +26,19 @@ struct Pumped {
     pump = std::async(std::launch::async, [this] { return PumpBoth(pump_left, pump_right); });
   }
   ~Pumped() {
+    // The pump must be gone before its descriptors are closed (and their
+    // numbers reused), even when a test failed half-way.
+    if (pump.valid()) {
+      ::shutdown(pump_left, SHUT_RDWR);
+      ::shutdown(pump_right, SHUT_RDWR);
+      pump.wait();
+    }
     for (int fd : {left, pump_left, pump_right, right}) ::close(fd);
+  }
+  // The pump's result; a pump still running after `timeout` fails the test.
+  absl::Status Result(std::chrono::seconds timeout = std::chrono::seconds(30)) {
+    REQUIRE(pump.wait_for(timeout) == std::future_status::ready);
+    return pump.get();
   }
 };
 
@@ -44,10 +58,14 @@ void SendAllThenShutdown(int fd, const std::string& data) {
   ::shutdown(fd, SHUT_WR);
 }
 
+// What `fd` gives until EOF; a stream still open after 30 s quiet gets
+// "<no EOF>" appended, so a broken pump fails the test instead of hanging it.
 std::string ReadToEof(int fd) {
   std::string out;
   char buf[32 * 1024];
   for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 30'000) == 0) return out + "<no EOF>";
     ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n <= 0) return out;
     out.append(buf, n);
@@ -67,7 +85,7 @@ TEST_CASE("PumpBoth carries bulk data both ways at once and passes each EOF on")
   send_down.join();
   CHECK(got_up.get() == up);
   CHECK(got_down == down);
-  CHECK(p.pump.get().ok());
+  CHECK(p.Result().ok());
 }
 
 TEST_CASE("PumpBoth keeps the other direction open after a half-close") {
@@ -77,7 +95,7 @@ TEST_CASE("PumpBoth keeps the other direction open after a half-close") {
   CHECK(ReadToEof(p.right) == "question");
   SendAllThenShutdown(p.right, "answer");
   CHECK(ReadToEof(p.left) == "answer");
-  CHECK(p.pump.get().ok());
+  CHECK(p.Result().ok());
 }
 
 TEST_CASE("PumpBoth returns an error, not a hang, when a side goes away mid-stream") {
@@ -88,10 +106,28 @@ TEST_CASE("PumpBoth returns an error, not a hang, when a side goes away mid-stre
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ::close(p.right);
   p.right = -1;
-  auto status = p.pump.get();
+  auto status = p.Result();
   CHECK(!status.ok());
-  ::shutdown(p.left, SHUT_RDWR);  // lets the sender out of a blocked send
+  ::shutdown(p.pump_left, SHUT_RDWR);  // lets the sender out of a blocked send
   sender.join();
+}
+
+TEST_CASE("PumpBoth delivers a server's early reply to a client whose upload it refused") {
+  Pumped p;
+  // The client uploads more than the server will ever read...
+  std::string upload = Pattern(8 * 1024 * 1024, 'u');
+  std::thread uploader([&] { SendAllThenShutdown(p.left, upload); });
+  // ...the server reads a little, replies, and closes with the rest unread.
+  char head[1024];
+  REQUIRE(::read(p.right, head, sizeof(head)) > 0);
+  REQUIRE(::write(p.right, "413 too large", 13) == 13);
+  ::close(p.right);
+  p.right = -1;
+  // The reply arrives, then EOF; the upload's direction failed on its own.
+  CHECK(ReadToEof(p.left) == "413 too large");
+  CHECK(!p.Result().ok());
+  ::shutdown(p.pump_left, SHUT_RDWR);  // lets the uploader out of a blocked send
+  uploader.join();
 }
 
 }  // namespace
