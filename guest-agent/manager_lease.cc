@@ -54,6 +54,7 @@ void ManagerLease::Run(int listen_fd) {
     if (fds[0].revents != 0) break;  // Stop()
     if (fds[1].revents != 0) {
       tunnel::Accepted accepted = tunnel::AcceptOnce(listen_fd, "manager lease");
+      if (accepted.closed) break;  // not ours to close: nothing left to watch
       if (accepted.fd >= 0) {
         if (holders.empty()) spdlog::info("VM manager holds the VM");
         holders.push_back(accepted.fd);
