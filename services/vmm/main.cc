@@ -84,8 +84,10 @@ int Main() {
   // One manager per VM: a second would boot a second VM on the same state.
   std::error_code lock_ec;
   fs::create_directories(spec.state_dir, lock_ec);
+  // An unusable state directory is not fatal here: the boot then fails and
+  // says why, to the scheduler and `docker info`.
   absl::StatusOr<int> state_lock = LockExclusive(spec.state_dir + "/vmm.lock");
-  if (!state_lock.ok()) {
+  if (absl::IsFailedPrecondition(state_lock.status())) {
     spdlog::error("vmm[{}]: another VM manager runs for {}: {}", backend, spec.state_dir,
                   std::string(state_lock.status().message()));
     return 1;

@@ -119,6 +119,16 @@ def test_a_vm_that_fails_to_boot_is_named_and_the_other_serves(registry, images)
     assert not leftovers, leftovers
 
 
+def test_a_second_vm_manager_for_a_running_vm_refuses_to_start(sy, tmp_path):
+    # It would boot a second VM, with a second dockerd on the same data root.
+    r = subprocess.run([os.path.join(harness.BIN, "switchyard-vmm"), "--backend=hv",
+                        "--state_dir=" + os.path.join(sy.state_dir, "vms", "hv"), "--run_dir=" + str(tmp_path)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert "another VM manager runs for" in r.stdout + r.stderr
+    assert sy.docker("ps").returncode == 0
+
+
 def _running(pid):
     """Alive and not a zombie waiting to be reaped."""
     try:
