@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <thread>
 
@@ -134,35 +135,7 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args, std::vector<in
   return pid;
 }
 
-// Waits up to `timeout` for child `pid` to exit; returns its wait status or -1.
-int WaitFor(pid_t pid, absl::Duration timeout) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (true) {
-    int status = 0;
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return status;
-    if (r < 0 && errno != EINTR) return 0;  // not ours any more
-    if (absl::Now() >= deadline) return -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-}
-
 int PidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-
-// Waits up to `timeout` for an adopted (not child) process to end, through
-// its pidfd; true when it has.
-bool WaitForPidfd(int pidfd, absl::Duration timeout) {
-  if (pidfd < 0) return true;
-  pollfd pfd{pidfd, POLLIN, 0};
-  absl::Time deadline = absl::Now() + timeout;
-  while (true) {
-    int left = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now())));
-    int n = ::poll(&pfd, 1, left);
-    if (n > 0) return true;
-    if (n == 0) return false;
-    if (errno != EINTR) return true;
-  }
-}
 
 }  // namespace
 
@@ -223,6 +196,41 @@ std::string DescribeWaitStatus(int status) {
   if (WIFEXITED(status)) return absl::StrCat("exited with status ", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return absl::StrCat("killed by signal ", WTERMSIG(status));
   return absl::StrCat("ended with wait status ", status);
+}
+
+void SandboxDriver::Process::Signal(int sig) const {
+  if (pidfd >= 0) {
+    ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
+  } else if (pid > 0) {
+    ::kill(pid, sig);
+  }
+}
+
+std::optional<std::string> SandboxDriver::Process::WaitEnd(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  if (!child) {
+    if (pidfd < 0) return "ended";
+    pollfd pfd{pidfd, POLLIN, 0};
+    while (true) {
+      int left = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now())));
+      int n = ::poll(&pfd, 1, left);
+      if (n > 0 || (n < 0 && errno != EINTR)) return "ended";
+      if (n == 0) return std::nullopt;
+    }
+  }
+  while (true) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return DescribeWaitStatus(status);
+    if (r < 0 && errno != EINTR) return "vanished";  // not ours any more
+    if (absl::Now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void SandboxDriver::Process::Release() {
+  if (pidfd >= 0) ::close(pidfd);
+  *this = {};
 }
 
 SandboxDriver::SandboxDriver(std::string slirp_bin) : slirp_bin_(std::move(slirp_bin)) {}
@@ -314,10 +322,9 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
   }
 
   auto fail = [&](std::string why) {
-    ::kill(pid, SIGKILL);
-    WaitFor(pid, absl::Seconds(5));
-    if (agent_.pidfd >= 0) ::close(agent_.pidfd);
-    agent_ = {};
+    agent_.Signal(SIGKILL);
+    (void)agent_.WaitEnd(absl::Seconds(5));
+    agent_.Release();
     KillSlirp();
     close_all();
     ::unlink(RecordPath().c_str());
@@ -387,10 +394,7 @@ bool SandboxDriver::Adopt(const VmSpec& spec) {
   auto take = [](pid_t pid, uint64_t start) -> Process {
     if (pid <= 0) return {};
     Process p{pid, PidfdOpen(pid), false};
-    if (p.pidfd < 0 || !IsSameProcess(pid, start)) {
-      if (p.pidfd >= 0) ::close(p.pidfd);
-      return {};
-    }
+    if (p.pidfd < 0 || !IsSameProcess(pid, start)) p.Release();
     return p;
   };
   if (record->boot_id != CurrentBootId()) {
@@ -433,56 +437,29 @@ void SandboxDriver::HoldLease() {
 
 bool SandboxDriver::IsRunning() {
   if (agent_.pid <= 0) return false;
-  if (agent_.child) {
-    int status = 0;
-    pid_t r = ::waitpid(agent_.pid, &status, WNOHANG);
-    if (r == 0) {
-      HoldLease();
-      return true;
-    }
-    exit_reason_ = r == agent_.pid ? absl::StrCat("agent (guest PID 1) ", DescribeWaitStatus(status))
-                                   : "agent process vanished";
-  } else {
-    if (!WaitForPidfd(agent_.pidfd, absl::ZeroDuration())) {
-      HoldLease();
-      return true;
-    }
-    exit_reason_ = "agent (guest PID 1) ended";
+  std::optional<std::string> ended = agent_.WaitEnd(absl::ZeroDuration());
+  if (!ended.has_value()) {
+    HoldLease();
+    return true;
   }
+  exit_reason_ = absl::StrCat("agent (guest PID 1) ", *ended);
   spdlog::warn("vmm[{}] sandbox VM ended: {}", spec_.backend, exit_reason_);
-  if (agent_.pidfd >= 0) ::close(agent_.pidfd);
-  agent_ = {};
+  agent_.Release();
   // Stop() cleans up the network and cgroups the VM left.
   return false;
 }
 
 absl::Status SandboxDriver::Stop(absl::Duration grace) {
   if (agent_.pid > 0) {
-    auto signal = [this](int sig) {
-      if (agent_.pidfd >= 0) {
-        ::syscall(SYS_pidfd_send_signal, agent_.pidfd, sig, nullptr, 0);
-      } else {
-        ::kill(agent_.pid, sig);
-      }
-    };
-    // How the agent ended, or "" while it runs.
-    auto wait = [this](absl::Duration timeout) -> std::string {
-      if (agent_.child) {
-        int status = WaitFor(agent_.pid, timeout);
-        return status == -1 ? "" : DescribeWaitStatus(status);
-      }
-      return WaitForPidfd(agent_.pidfd, timeout) ? "ended" : "";
-    };
-    signal(SIGTERM);
-    std::string ended = wait(grace);
-    if (ended.empty()) {
+    agent_.Signal(SIGTERM);
+    std::optional<std::string> ended = agent_.WaitEnd(grace);
+    if (!ended.has_value()) {
       spdlog::warn("vmm[{}] agent did not stop within {}, killing the VM", spec_.backend, absl::FormatDuration(grace));
-      signal(SIGKILL);
-      ended = wait(absl::Seconds(10));
+      agent_.Signal(SIGKILL);
+      ended = agent_.WaitEnd(absl::Seconds(10));
     }
-    exit_reason_ = !ended.empty() ? absl::StrCat("stopped (agent ", ended, ")") : "stopped";
-    if (agent_.pidfd >= 0) ::close(agent_.pidfd);
-    agent_ = {};
+    exit_reason_ = ended.has_value() ? absl::StrCat("stopped (agent ", *ended, ")") : "stopped";
+    agent_.Release();
   }
   KillSlirp();
   if (lease_fd_ >= 0) ::close(lease_fd_);
@@ -500,18 +477,9 @@ absl::Status SandboxDriver::Stop(absl::Duration grace) {
 void SandboxDriver::KillSlirp() {
   if (slirp_.pid <= 0) return;
   // slirp4netns keeps no state worth a graceful stop, and lingers on SIGTERM.
-  if (slirp_.pidfd >= 0) {
-    ::syscall(SYS_pidfd_send_signal, slirp_.pidfd, SIGKILL, nullptr, 0);
-  } else if (slirp_.child) {
-    ::kill(slirp_.pid, SIGKILL);
-  }
-  if (slirp_.child) {
-    WaitFor(slirp_.pid, absl::Seconds(5));
-  } else {
-    WaitForPidfd(slirp_.pidfd, absl::Seconds(5));
-  }
-  if (slirp_.pidfd >= 0) ::close(slirp_.pidfd);
-  slirp_ = {};
+  slirp_.Signal(SIGKILL);
+  (void)slirp_.WaitEnd(absl::Seconds(5));
+  slirp_.Release();
 }
 
 void SandboxDriver::RemoveCgroups() {

@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,14 @@ class SandboxDriver : public VmDriver {
     pid_t pid = 0;
     int pidfd = -1;
     bool child = false;
+
+    // Through the pidfd when there is one, so a reused pid is never hit.
+    void Signal(int sig) const;
+    // How it ended ("exited with status 0", "ended"), once it has within
+    // `timeout`, reaped if our child; nullopt while it runs.
+    std::optional<std::string> WaitEnd(absl::Duration timeout);
+    // Forgets it: closes the pidfd.
+    void Release();
   };
 
   std::string RecordPath() const;
