@@ -14,6 +14,7 @@ import pytest
 from grpc_probe import health, list_services
 import harness
 from harness import ServiceSet, host_snapshot
+from plain_dockerd import process_running
 
 
 def test_every_internal_service_serves_health_and_reflection(sy):
@@ -129,15 +130,6 @@ def test_a_second_vm_manager_for_a_running_vm_refuses_to_start(sy, tmp_path):
     assert sy.docker("ps").returncode == 0
 
 
-def _running(pid):
-    """Alive and not a zombie waiting to be reaped."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_down_stops_what_a_killed_supervisor_left_running(registry, images):
     before = host_snapshot()
     s = ServiceSet(registry_port=registry.port, instance="sy-orphan")
@@ -147,9 +139,9 @@ def test_down_stops_what_a_killed_supervisor_left_running(registry, images):
         pids = {name: s.pid(name) for name in services}
         supervisor = s.pid("supervisor")
         os.kill(supervisor, signal.SIGKILL)
-        assert harness.wait_for(lambda: not _running(supervisor))
+        assert harness.wait_for(lambda: not process_running(supervisor))
         # The services, and the VMs they hold, outlive their supervisor.
-        assert all(_running(pid) for pid in pids.values()), pids
+        assert all(process_running(pid) for pid in pids.values()), pids
         r = s.switchyard("down", check=False)
         assert r.returncode == 0, r.stderr
         for name in services:

@@ -195,7 +195,8 @@ def cleanup_stale(tmp_parent="/tmp", cgroup_parent="sy-plain"):
     return removed
 
 
-def _alive(pid):
+def process_running(pid):
+    """Alive and not a zombie waiting to be reaped."""
     try:
         with open("/proc/%d/stat" % pid) as f:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
@@ -383,7 +384,7 @@ class PlainDockerd:
         if graceful is None:
             graceful = self.graceful_stop
         if self.unshare is not None:
-            if self.unshare.poll() is None and self.init_pid and _alive(self.init_pid):
+            if self.unshare.poll() is None and self.init_pid and process_running(self.init_pid):
                 try:
                     os.kill(self.init_pid, signal.SIGTERM if graceful else signal.SIGKILL)
                 except ProcessLookupError:
@@ -392,7 +393,7 @@ class PlainDockerd:
                 self.unshare.wait(self.shutdown_timeout + 15 if graceful else 10)
             except subprocess.TimeoutExpired:
                 # PID 1 dies -> kernel kills the whole pid namespace.
-                if self.init_pid and _alive(self.init_pid):
+                if self.init_pid and process_running(self.init_pid):
                     try:
                         os.kill(self.init_pid, signal.SIGKILL)
                     except ProcessLookupError:
