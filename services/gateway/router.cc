@@ -2,20 +2,43 @@
 
 #include <spdlog/spdlog.h>
 
+#include "absl/container/flat_hash_map.h"
+#include "libs/api_routes/route_table.h"
+
 namespace switchyard::gateway {
+namespace {
+
+using TypedHandler = bool (*)(HttpConnection&, const Request&, SchedulerStub&);
+
+bool PingHandler(HttpConnection& conn, const Request& request, SchedulerStub&) { return Ping(conn, request); }
+
+}  // namespace
+
+const absl::flat_hash_map<absl::string_view, TypedHandler>& TypedHandlers() {
+  static const auto* handlers = new absl::flat_hash_map<absl::string_view, TypedHandler>{
+      {"Ping", PingHandler},
+      {"Version", Version},
+      {"Info", Info},
+      {"Events", Events},
+      {"ContainerList", ListContainers},
+      {"ContainerCreate", CreateContainer},
+      {"ImageList", ListImages},
+  };
+  return *handlers;
+}
 
 bool Dispatch(HttpConnection& conn, const Request& request, SchedulerStub& scheduler) {
-  const std::string& path = request.api.path;
-  const std::string& method = request.method;
-  if (path == "/_ping" && (method == "GET" || method == "HEAD")) return Ping(conn, request);
-  if (method == "GET") {
-    if (path == "/version") return Version(conn, request, scheduler);
-    if (path == "/info") return Info(conn, request, scheduler);
-    if (path == "/events") return Events(conn, request, scheduler);
-    if (path == "/containers/json") return ListContainers(conn, request, scheduler);
-    if (path == "/images/json") return ListImages(conn, request, scheduler);
+  absl::StatusOr<api_routes::RouteMatch> match = api_routes::ApiRoutes().Match(request.method, request.api.segments);
+  if (!match.ok()) {
+    conn.WriteError(match.status());  // dockerd's 404 "page not found"
+    return true;
   }
-  if (method == "POST" && path == "/containers/create") return CreateContainer(conn, request, scheduler);
+  if (match->entry->routing == api_routes::Routing::kTyped) {
+    auto handler = TypedHandlers().find(match->entry->handler);
+    if (handler != TypedHandlers().end()) return handler->second(conn, request, scheduler);
+    spdlog::error("route {} {} is typed but the gateway has no handler {}", request.method, request.api.path,
+                  std::string(match->entry->handler));
+  }
   return Forward(conn, request, scheduler);
 }
 
