@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
 namespace switchyard::http {
@@ -103,6 +104,22 @@ std::optional<std::string> QueryValue(absl::string_view query, absl::string_view
     return UrlDecode(pair.substr(eq + 1));
   }
   return std::nullopt;
+}
+
+std::string WithQueryValue(absl::string_view query, absl::string_view key, absl::string_view value) {
+  std::vector<std::string> pairs;
+  bool replaced = false;
+  const std::string encoded = absl::StrCat(UrlEncode(key), "=", UrlEncode(value));
+  for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+    if (UrlDecode(pair.substr(0, pair.find('='))) != key) {
+      pairs.emplace_back(pair);
+    } else if (!replaced) {
+      pairs.push_back(encoded);
+      replaced = true;
+    }
+  }
+  if (!replaced) pairs.push_back(encoded);
+  return absl::StrJoin(pairs, "&");
 }
 
 bool QueryBool(absl::string_view query, absl::string_view key) {

@@ -30,6 +30,9 @@ std::string UrlEncode(absl::string_view text);
 // The first value of `key` in a query string, decoded.
 std::optional<std::string> QueryValue(absl::string_view query, absl::string_view key);
 
+// `query` with every value of `key` replaced by `value` (added when absent).
+std::string WithQueryValue(absl::string_view query, absl::string_view key, absl::string_view value);
+
 // Docker's boolean query convention: "", "0", "false" (any case) are false.
 bool QueryBool(absl::string_view query, absl::string_view key);
 

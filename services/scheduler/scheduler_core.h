@@ -9,6 +9,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "libs/api_routes/route.h"
+#include "libs/http/api_target.h"
 #include "libs/registry/reconcile.h"
 #include "libs/registry/store.h"
 #include "libs/resolve/container_resolver.h"
@@ -25,8 +27,10 @@ namespace switchyard::scheduler {
 
 // Where a forwarded call goes, and the target rewritten for that backend.
 struct ForwardRoute {
+  const api_routes::RouteEntry* entry = nullptr;  // the route table's entry
   BackendClient* backend = nullptr;
   std::string target;
+  std::string object;  // what the path names, as the client named it
   // Answered whole by the scheduler (it must see the body or the answer),
   // rather than relayed as a stream.
   bool handle_whole = false;
@@ -51,7 +55,8 @@ class SchedulerCore {
   absl::StatusOr<EngineReply> SystemInfo(const std::string& api_version);
   absl::StatusOr<EngineReply> Version(const std::string& api_version);
 
-  // Routes a call by the object its path names.
+  // Routes a call as the route table says (forward_routes.cc): NotFound
+  // "page not found" for what dockerd does not serve.
   absl::StatusOr<ForwardRoute> RouteForward(const std::string& method, const std::string& target);
   // Performs a call that RouteForward marked handle_whole.
   absl::StatusOr<EngineReply> ForwardWhole(const ForwardRoute& route, const std::string& method,
@@ -81,7 +86,11 @@ class SchedulerCore {
   absl::Status CheckNameFree(const std::string& name, const std::string& except_backend);
   absl::StatusOr<EngineReply> ExecCreate(const ForwardRoute& route, const std::string& body);
   absl::StatusOr<EngineReply> Rename(const ForwardRoute& route);
-  absl::StatusOr<EngineReply> RemoveImage(const ForwardRoute& route);
+  absl::StatusOr<ForwardRoute> RouteToContainer(ForwardRoute route, const http::ApiTarget& t,
+                                                const std::string& object);
+  absl::StatusOr<ForwardRoute> RoutePull(ForwardRoute route, const http::ApiTarget& t);
+  // Tag or remove an image in every VM that holds it.
+  absl::StatusOr<EngineReply> OnEveryHolder(const ForwardRoute& route, const std::string& method);
   absl::StatusOr<EngineReply> RemoveContainer(const ForwardRoute& route);
   absl::StatusOr<std::string> GroupOfContainer(const std::string& ref);
   placement::GroupState GroupState(const std::string& group_id);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "libs/http/api_target.h"
 #include "services/scheduler/fan_out.h"
+#include "services/scheduler/merged_answers.h"
 
 namespace switchyard::scheduler {
 namespace {
@@ -159,25 +160,7 @@ std::string SharedResources::NetworkName(const std::string& ref) {
 }
 
 absl::StatusOr<EngineReply> SharedResources::Prune(const std::string& target, const std::string& deleted_key) {
-  auto replies = OnEachBackend(backends_, [&](BackendClient& b) { return b.Call("POST", target); });
-  json merged = {{deleted_key, json::array()}};
-  std::set<std::string> seen;
-  int64_t reclaimed = 0;
-  for (auto& reply : replies) {
-    if (!reply.ok()) return reply.status();
-    if (reply->status != 200) return *reply;
-    json answer = json::parse(reply->body, nullptr, false);
-    const json& deleted = Member(answer, deleted_key.c_str());
-    if (deleted.is_array()) {
-      for (const json& d : deleted) {
-        if (d.is_string() && seen.insert(d.get<std::string>()).second) merged[deleted_key].push_back(d);
-      }
-    }
-    const json& space = Member(answer, "SpaceReclaimed");
-    if (space.is_number_integer()) reclaimed += space.get<int64_t>();
-  }
-  if (deleted_key == "VolumesDeleted") merged["SpaceReclaimed"] = reclaimed;
-  return JsonReply(200, merged);
+  return MergePrune(OnEachBackend(backends_, [&](BackendClient& b) { return b.Call("POST", target); }), deleted_key);
 }
 
 absl::StatusOr<EngineReply> SharedResources::Networks(const std::string& method, const std::string& target,

@@ -46,3 +46,11 @@ TEST_CASE("url encoding round-trips", "[http][unit]") {
 }
 
 }  // namespace switchyard::http
+
+TEST_CASE("WithQueryValue replaces a value and keeps the rest", "[http][unit]") {
+  using switchyard::http::WithQueryValue;
+  CHECK(WithQueryValue("container=web&repo=x%2Fy&tag=1", "container", "abc123") == "container=abc123&repo=x%2Fy&tag=1");
+  CHECK(WithQueryValue("repo=x", "container", "a b") == "repo=x&container=a%20b");
+  CHECK(WithQueryValue("", "container", "abc") == "container=abc");
+  CHECK(WithQueryValue("container=a&container=b", "container", "c") == "container=c");
+}
