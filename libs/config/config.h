@@ -18,7 +18,7 @@ struct BackendConfig {
 struct Config {
   std::string run_dir = "/run/switchyard";      // sockets (0700 directory)
   std::string state_dir = "/var/lib/switchyard";  // VM disks, registry, logs
-  std::string socket_group;                        // group of docker.sock (0660); "" keeps root's
+  std::string socket_group = "docker";             // group of docker.sock (0660), as dockerd's; "" keeps root's
   std::string native_arch;                         // "amd64" or "arm64"; "" = this machine's
   std::string instance = "switchyard";             // names host-wide things (cgroups) of this set
   BackendConfig hv{"sandbox", "10.210.0.1/24", "10.211.0.0/16"};

@@ -6,6 +6,7 @@
 
 #include <boost/asio.hpp>
 #include <csignal>
+#include <cstring>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -53,6 +54,13 @@ int main(int argc, char** argv) {
   if (const std::string group = absl::GetFlag(FLAGS_socket_group); !group.empty()) {
     if (struct group* g = ::getgrnam(group.c_str()); g != nullptr) {
       if (::chown(socket_path.c_str(), 0, g->gr_gid) != 0) spdlog::warn("gateway: chown {} failed", socket_path);
+      // The group reaches docker.sock as dockerd's group does. The run
+      // directory also holds the private sockets (0600, root's): the group
+      // may pass through it (0710), not list it.
+      if (socket_path == absl::StrCat(run_dir, "/docker.sock") &&
+          (::chown(run_dir.c_str(), 0, g->gr_gid) != 0 || ::chmod(run_dir.c_str(), 0710) != 0)) {
+        spdlog::warn("gateway: cannot open {} to group {}: {}", run_dir, group, std::strerror(errno));
+      }
     } else {
       spdlog::warn("gateway: group {} does not exist; socket stays root's", group);
     }

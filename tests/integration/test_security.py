@@ -83,3 +83,43 @@ def test_no_service_listens_on_tcp_unless_a_port_is_published(sy):
         assert listening == [], listening
     else:
         assert all(name.startswith("vmm-") for name, _ in listening), listening
+
+
+def test_a_member_of_the_socket_group_uses_docker_and_nothing_else(sy):
+    """As dockerd's docker group: a non-root member runs `docker ps`; the
+    private sockets beside docker.sock stay root's."""
+    import grp
+    import subprocess
+    import uuid
+    from harness import DOCKER
+    group = grp.getgrgid(os.stat(sy.socket).st_gid).gr_name
+    assert group == "docker", "the docker group owns the socket by default, as it does dockerd's"
+    member, outsider = "sy-m-" + uuid.uuid4().hex[:6], "sy-o-" + uuid.uuid4().hex[:6]
+    # Test-made temp dirs are 0700; the run dir's parent must be passable, as /run is.
+    base_mode = os.stat(sy.tmp).st_mode & 0o7777
+    try:
+        subprocess.run(["useradd", "-M", "-N", "-g", "nogroup", "-G", "docker", "-s", "/bin/sh", member], check=True)
+        subprocess.run(["useradd", "-M", "-N", "-g", "nogroup", "-s", "/bin/sh", outsider], check=True)
+        os.chmod(sy.tmp, 0o711)
+
+        def as_user(user, *cmd):
+            env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "DOCKER_HOST": sy.host}
+            return subprocess.run(["runuser", "-u", user, "--", *cmd], capture_output=True, text=True,
+                                  timeout=60, env=env)
+
+        r = as_user(member, DOCKER, "ps", "--format", "{{.Names}}")
+        assert r.returncode == 0, r.stderr
+        assert as_user(member, DOCKER, "version", "--format", "{{.Server.APIVersion}}").stdout.strip() == "1.41"
+        # The private sockets and the directory's listing stay closed to the group.
+        probe = "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])"
+        for private in ("scheduler.sock", "vmm-hv.sock", "vmm-vz.sock"):
+            r = as_user(member, "/usr/bin/python3", "-c", probe, os.path.join(sy.run_dir, private))
+            assert r.returncode != 0 and "Permission denied" in r.stderr, (private, r.stderr)
+        assert as_user(member, "/bin/ls", sy.run_dir).returncode != 0
+        # Someone outside the group is refused, as by dockerd.
+        r = as_user(outsider, DOCKER, "ps")
+        assert r.returncode != 0 and "permission denied" in r.stderr, r.stderr
+    finally:
+        os.chmod(sy.tmp, base_mode)
+        for user in (member, outsider):
+            subprocess.run(["userdel", user], capture_output=True)
