@@ -265,9 +265,13 @@ absl::StatusOr<EngineReply> SharedResources::Volumes(const std::string& method, 
   std::vector<std::pair<BackendClient*, json>> holders = Holders("volumes", seg[1]);
   if (holders.empty()) return backends_.front()->Call(method, target, body);  // dockerd's 404
   if (method != "DELETE") {
+    // Settled: a group's container uses it. Until then every VM holds a
+    // copy, and the first answers, as it answered the create.
     absl::StatusOr<registry::VolumeRecord> settled = store_->GetVolume(seg[1]);
     for (auto& [b, info] : holders) {
-      if (settled.ok() && settled->backend == b->name()) return b->Call(method, target, body);
+      if (settled.ok() && !settled->group_id.empty() && settled->backend == b->name()) {
+        return b->Call(method, target, body);
+      }
     }
     return holders.front().first->Call(method, target, body);
   }
