@@ -1,5 +1,7 @@
 #include "services/scheduler/group_ref.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/compose/compose_project.h"
@@ -32,12 +34,6 @@ absl::StatusOr<GroupRef> GroupRefFor(const nlohmann::json& spec) {
       shared.push_back(from.substr(0, from.find(':')));
     }
   }
-  for (size_t i = 1; i < shared.size(); ++i) {
-    if (shared[i] != shared[0]) {
-      return absl::InvalidArgumentError(absl::StrCat("container shares namespaces with both ", shared[0], " and ",
-                                                     shared[i], ": a container joins one group"));
-    }
-  }
 
   const std::string project = StringAt(labels, "com.docker.compose.project");
   const std::string pod = StringAt(labels, "io.kubernetes.pod.uid");
@@ -54,12 +50,14 @@ absl::StatusOr<GroupRef> GroupRefFor(const nlohmann::json& spec) {
     ref.kind = GroupRef::Kind::kPod;
     ref.id = absl::StrCat("pod:", pod);
   }
-  if (!shared.empty()) {
-    // Compose services with network_mode: service:x share within their
-    // project; the shared container's group must then be the project's.
-    ref.shares_with = shared[0];
-    if (ref.kind == GroupRef::Kind::kAlone) ref.kind = GroupRef::Kind::kShared;
+  for (const std::string& container : shared) {
+    if (std::find(ref.shares_with.begin(), ref.shares_with.end(), container) == ref.shares_with.end()) {
+      ref.shares_with.push_back(container);
+    }
   }
+  // Compose services with network_mode: service:x share within their
+  // project; the shared container's group must then be the project's.
+  if (!shared.empty() && ref.kind == GroupRef::Kind::kAlone) ref.kind = GroupRef::Kind::kShared;
   return ref;
 }
 

@@ -15,7 +15,9 @@ struct GroupRef {
   enum class Kind { kCompose, kPod, kShared, kAlone };
   Kind kind = Kind::kAlone;
   std::string id;                    // "compose:P", "pod:UID"; for kShared, filled after resolving
-  std::string shares_with;           // kShared: the container X of container:X / --volumes-from X
+  // kShared: the containers X of container:X / --volumes-from X, each once,
+  // in the order the body names them.
+  std::vector<std::string> shares_with;
   std::vector<std::string> compose_files;  // kCompose: the project's files
 };
 

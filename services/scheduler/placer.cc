@@ -1,5 +1,7 @@
 #include "services/scheduler/placer.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/match.h"
@@ -91,15 +93,43 @@ absl::StatusOr<PlacedWorkload> Placer::PlaceInGroup(const std::string& platform,
 
   PlacedWorkload placed;
   placed.group_id = ref->id;
-  if (!ref->shares_with.empty()) {
-    absl::StatusOr<std::string> joined = groups_.group_of_container(ref->shares_with);
+  std::string first_shared;  // the container whose group this one joins
+  for (const std::string& container : ref->shares_with) {
+    absl::StatusOr<std::string> joined = groups_.group_of_container(container);
     if (!joined.ok()) return joined.status();
-    if (!placed.group_id.empty() && placed.group_id != *joined) {
+    if (placed.group_id.empty()) {
+      placed.group_id = *joined;
+      first_shared = container;
+      continue;
+    }
+    if (*joined == placed.group_id ||
+        std::find(placed.merged_groups.begin(), placed.merged_groups.end(), *joined) != placed.merged_groups.end()) {
+      continue;
+    }
+    // A lone container's group joins another group; a Compose project or
+    // pod never merges into another.
+    const bool mine_lone = absl::StartsWith(placed.group_id, "lone:");
+    const bool theirs_lone = absl::StartsWith(*joined, "lone:");
+    if (ref->kind != GroupRef::Kind::kShared || (!mine_lone && !theirs_lone)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "this container belongs to group ", placed.group_id, " but shares namespaces with ", ref->shares_with,
+          "this container belongs to group ", placed.group_id, " but shares namespaces with ", container,
           " of group ", *joined, ": a group never spans another group; share only within one group"));
     }
-    placed.group_id = *joined;
+    // Two groups on one backend become one; across backends they cannot.
+    placement::GroupState mine = groups_.group(placed.group_id), theirs = groups_.group(*joined);
+    if (mine.exists && theirs.exists && mine.backend != theirs.backend) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "container shares namespaces with ", first_shared, " (group ", placed.group_id, " on backend ",
+          mine.backend, ") and ", container, " (group ", *joined, " on backend ", theirs.backend,
+          "): a group lives on one backend; move one with `switchyardctl group pin GROUP BACKEND` once it is empty"));
+    }
+    if (theirs_lone) {
+      placed.merged_groups.push_back(*joined);
+    } else {
+      placed.merged_groups.push_back(placed.group_id);
+      placed.group_id = *joined;
+      first_shared = container;
+    }
   }
   if (placed.group_id.empty()) {
     placed.decision = *alone;

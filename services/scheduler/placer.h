@@ -25,6 +25,9 @@ struct PlacedWorkload {
   placement::Decision decision;
   std::string group_id;  // empty for a lone container: its group is named after its id once created
   bool group_is_new = false;
+  // Other groups, on the same backend, whose containers this one shares
+  // namespaces with: they become members of `group_id`.
+  std::vector<std::string> merged_groups;
 };
 
 // A network or volume the container names lives only in this VM.

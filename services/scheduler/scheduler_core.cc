@@ -165,7 +165,8 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
       absl::Status s = tx.PutGroup({group_id, backend->name(), placed->decision.rule, false, record.created_unix});
       if (!s.ok()) return s;
     }
-    return tx.PutWorkload(record);
+    if (absl::Status s = tx.PutWorkload(record); !s.ok()) return s;
+    return MergeGroups(tx, group_id, placed->merged_groups);
   });
   if (!recorded.ok()) {
     // The container exists; the periodic reconcile adopts it from its labels.
@@ -176,6 +177,22 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
   spdlog::info("container={} backend={} group={} created ({})", id.substr(0, 12), backend->name(), group_id,
                placed->decision.rule);
   return reply;
+}
+
+absl::Status SchedulerCore::MergeGroups(registry::Store& tx, const std::string& into,
+                                        const std::vector<std::string>& groups) {
+  for (const std::string& group : groups) {
+    absl::StatusOr<std::vector<registry::WorkloadRecord>> members = tx.ListWorkloadsInGroup(group);
+    if (!members.ok()) return members.status();
+    for (registry::WorkloadRecord member : *members) {
+      member.group_id = into;
+      if (absl::Status s = tx.PutWorkload(member); !s.ok()) return s;
+    }
+    if (absl::Status s = tx.DeleteGroupIfEmpty(group); !s.ok()) return s;
+    spdlog::info("group={} merged into group={} ({} members): a container shares namespaces with both", group,
+                 into, members->size());
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<EngineReply> SchedulerCore::ListContainers(const std::string& api_version,

@@ -94,6 +94,8 @@ class SchedulerCore {
   absl::StatusOr<EngineReply> RemoveContainer(const ForwardRoute& route);
   absl::StatusOr<std::string> GroupOfContainer(const std::string& ref);
   placement::GroupState GroupState(const std::string& group_id);
+  // Moves every member of `groups` into group `into` (same backend), in `tx`.
+  static absl::Status MergeGroups(registry::Store& tx, const std::string& into, const std::vector<std::string>& groups);
   void Remember(const std::string& id, const std::string& backend);
 
   std::vector<std::unique_ptr<BackendClient>> backends_;
