@@ -25,6 +25,17 @@ CASES = [
     ("DELETE", "/v1.41/images/nosuch:1", None),
     ("GET", "/v9.99/info", None),
     ("GET", "/v1.41/containers/json?filters=notjson", None),
+    # What dockerd does not serve is its 404 "page not found", whatever the method.
+    ("PUT", "/v1.41/containers/json", None),
+    ("HEAD", "/v1.41/version", None),
+    ("GET", "/v1.41/containers/nosuch-xyz/bogus", None),
+    ("PATCH", "/v1.41/info", None),
+    # Routed by the route table rather than sent to hv.
+    ("POST", "/v1.41/commit?container=nosuch-xyz", None),
+    ("POST", "/v1.41/commit", None),
+    ("DELETE", "/v1.41/containers/nosuch-xyz/db?link=1", None),
+    ("GET", "/v1.41/swarm", None),
+    ("POST", "/v1.41/session", None),
 ]
 
 

@@ -1,0 +1,134 @@
+"""Issue 13: every endpoint routed on purpose. Calls that name an object in
+either VM, and answers that cover both VMs (prune, df), with the docker CLI;
+the plain dockerd is the reference where one engine would answer alike."""
+
+import json
+import uuid
+
+import pytest
+
+ARM64 = "linux/arm64"
+
+
+def uid(prefix):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
+
+
+def ok(r):
+    assert r.returncode == 0, "rc=%d\nstdout=%s\nstderr=%s" % (r.returncode, r.stdout, r.stderr)
+    return r.stdout
+
+
+def backend_of(sy, ref):
+    return json.loads(ok(sy.docker("inspect", "--format", "{{json .Config.Labels}}", ref)))["io.switchyard.backend"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pulled(sy, images):
+    ok(sy.docker("pull", images.multi))
+    ok(sy.docker("pull", "--platform", ARM64, images.arm64))
+
+
+def test_commit_of_a_container_in_either_vm(sy, images):
+    for platform, image, backend in (("linux/amd64", images.multi, "hv"), (ARM64, images.arm64, "vz")):
+        c, repo = uid("commit"), uid("snap")
+        ok(sy.docker("run", "-d", "--name", c, "--platform", platform, image, "sh", "-c",
+                     "echo %s > /marker; sleep 300" % backend))
+        assert backend_of(sy, c) == backend
+        image_id = ok(sy.docker("commit", c, repo + ":1")).strip()
+        assert image_id.startswith("sha256:")
+        # The image landed where its container runs, and runs from there.
+        out = ok(sy.docker("run", "--rm", "--platform", platform, repo + ":1", "cat", "/marker"))
+        assert out.strip() == backend
+        ok(sy.docker("rm", "-f", c))
+        ok(sy.docker("rmi", repo + ":1"))
+
+
+def test_prune_and_df_cover_both_vms(sy, images):
+    hv_c, vz_c = uid("prune-hv"), uid("prune-vz")
+    ok(sy.docker("create", "--name", hv_c, images.multi, "true"))
+    ok(sy.docker("create", "--name", vz_c, "--platform", ARM64, images.arm64, "true"))
+    assert backend_of(sy, hv_c) == "hv" and backend_of(sy, vz_c) == "vz"
+    ids = {ok(sy.docker("inspect", "-f", "{{.Id}}", c)).strip() for c in (hv_c, vz_c)}
+
+    df = ok(sy.docker("system", "df", "-v", "--format", "{{json .}}"))
+    names = {n for row in json.loads(df)["Containers"] for n in row["Names"].split(",")}
+    assert {hv_c, vz_c} <= names
+
+    out = ok(sy.docker("container", "prune", "-f"))
+    assert ids <= set(out.split()), out
+    assert "Total reclaimed space" in out
+    left = ok(sy.docker("ps", "-a", "--format", "{{.Names}}")).split()
+    assert hv_c not in left and vz_c not in left
+
+
+def test_image_prune_reaches_both_vms(sy, images):
+    # A dangling image in each VM: a commit whose tag is then taken by another.
+    made = []
+    for platform, image in (("linux/amd64", images.multi), (ARM64, images.arm64)):
+        c, repo = uid("dangle"), uid("dangle")
+        ok(sy.docker("create", "--name", c, "--platform", platform, image, "true"))
+        made.append(ok(sy.docker("commit", "--change", "LABEL v=1", c, repo + ":x")).strip())
+        ok(sy.docker("commit", "--change", "LABEL v=2", c, repo + ":x"))
+        ok(sy.docker("rm", c))
+    out = ok(sy.docker("image", "prune", "-f"))
+    for image_id in made:
+        assert image_id in out, out
+        assert sy.docker("image", "inspect", image_id).returncode != 0
+
+
+def test_link_removal_as_plain_dockerd(sy, plain, images):
+    for engine in (sy, plain):
+        db, web = uid("db"), uid("web")
+        image = images.multi
+        if engine is plain:
+            ok(engine.docker("pull", image))
+        ok(engine.docker("run", "-d", "--name", db, image, "sleep", "300"))
+        ok(engine.docker("run", "-d", "--name", web, "--link", db + ":db", image, "sleep", "300"))
+        out = ok(engine.docker("rm", "--link", "%s/db" % web))
+        assert out.strip() == "%s/db" % web
+        links = json.loads(ok(engine.docker("inspect", "-f", "{{json .HostConfig.Links}}", web)))
+        assert links is None or links == []
+        ok(engine.docker("rm", "-f", db, web))
+
+
+def test_swarm_calls_go_to_the_native_vm(sy, plain):
+    # Not a swarm member: dockerd's own 503, from one engine.
+    for engine in (sy, plain):
+        r = engine.docker("node", "ls", check=False)
+        assert r.returncode != 0
+        assert "This node is not a swarm manager" in r.stderr
+
+
+def test_volumes_from_two_containers_of_one_backend_join_them_in_one_group(sy, images):
+    a, b, c = uid("vfa"), uid("vfb"), uid("vfc")
+    ok(sy.docker("run", "-d", "--name", a, "-v", "/a", images.multi, "sleep", "300"))
+    ok(sy.docker("run", "-d", "--name", b, "-v", "/b", images.multi, "sleep", "300"))
+    out = ok(sy.docker("run", "--name", c, "--volumes-from", a, "--volumes-from", b + ":ro", images.multi,
+                       "sh", "-c", "test -d /a && test -d /b && echo both"))
+    assert out.strip() == "both"
+    groups = {dict(line.split(None, 1) for line in ok(sy.ctl("explain", n)).strip().splitlines())["group"]
+              for n in (a, b, c)}
+    assert len(groups) == 1, groups
+    ok(sy.docker("rm", "-f", a, b, c))
+
+
+def test_volumes_from_containers_on_two_backends_is_a_clear_error(sy, images):
+    a, b = uid("vfx"), uid("vfy")
+    ok(sy.docker("run", "-d", "--name", a, images.multi, "sleep", "300"))
+    ok(sy.docker("run", "-d", "--name", b, "--platform", ARM64, images.arm64, "sleep", "300"))
+    r = sy.docker("create", "--volumes-from", a, "--volumes-from", b, images.multi, "true")
+    assert r.returncode != 0
+    assert "on backend hv" in r.stderr and "on backend vz" in r.stderr, r.stderr
+    ok(sy.docker("rm", "-f", a, b))
+
+
+def test_volume_create_and_inspect_agree(sy):
+    from harness import http
+    n = uid("vol")
+    status, _, created = http(sy.socket, "POST", "/v1.41/volumes/create", json.dumps({"Name": n}).encode())
+    assert status == 201
+    status, _, inspected = http(sy.socket, "GET", "/v1.41/volumes/" + n)
+    assert status == 200
+    assert json.loads(inspected)["Mountpoint"] == json.loads(created)["Mountpoint"]
+    ok(sy.docker("volume", "rm", n))
