@@ -41,6 +41,7 @@ bool HttpConnection::ReadRequest(Request& request) {
   auto& msg = parser_->get();
   request = Request{};
   request.method = std::string(msg.method_string());
+  head_request_ = request.method == "HEAD";
   request.target = std::string(msg.target());
   request.api = http::ParseTarget(request.target);
   request.keep_alive = msg.keep_alive();
@@ -95,7 +96,8 @@ bool HttpConnection::WriteRaw(absl::string_view data) {
 void HttpConnection::WriteWhole(int status, const http::HeaderList& headers, absl::string_view body) {
   head_sent_ = true;
   std::string out = http::EncodeResponseHead(status, headers, http::BodyFraming::kContentLength, body.size());
-  out.append(body.data(), body.size());
+  // An answer to HEAD has the length of the body GET would get, and no body.
+  if (!head_request_) out.append(body.data(), body.size());
   WriteRaw(out);
 }
 

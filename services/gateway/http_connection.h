@@ -60,6 +60,7 @@ class HttpConnection {
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::buffer_body>> parser_;
   bool head_sent_ = false;
+  bool head_request_ = false;  // the request being answered is a HEAD
   bool closed_ = false;
 };
 

@@ -44,7 +44,9 @@ def test_errors_match_plain_dockerd(sy, plain, method, target, body):
     got = http(sy.socket, method, target, body)
     want = http(plain.sock, method, target, body)
     assert got[0] == want[0], (got, want)
-    if want[0] >= 400:
+    if method == "HEAD":
+        assert got[2] == want[2] == b""
+    elif want[0] >= 400:
         assert json.loads(got[2])["message"] == json.loads(want[2])["message"]
 
 

@@ -137,3 +137,19 @@ TEST_CASE("a head over 1 MiB gets Go's 431 and no request", "[gateway][unit]") {
 
 }  // namespace
 }  // namespace switchyard::gateway
+
+namespace switchyard::gateway {
+
+TEST_CASE("an answer to HEAD has its length and no body, as dockerd's", "[gateway][unit]") {
+  Pair p;
+  p.Send("HEAD /v1.41/version HTTP/1.1\r\nHost: d\r\n\r\n");
+  Request r;
+  REQUIRE(p.server->ReadRequest(r));
+  p.server->WriteError(absl::NotFoundError("page not found"));
+  std::string out = p.ReceiveAll();
+  CHECK(out.find("HTTP/1.1 404 Not Found\r\n") == 0);
+  CHECK(out.find("Content-Length: 29\r\n") != std::string::npos);
+  CHECK(out.substr(out.size() - 4) == "\r\n\r\n");
+}
+
+}  // namespace switchyard::gateway
