@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "guest-agent/loopback_forwarder.h"
 #include "libs/rpc/unix_server.h"
+#include "libs/run_dir/run_dir.h"
 #include "libs/state_lock/state_lock.h"
 #include "libs/vmm/sandbox_driver.h"
 #include "services/vmm/vm_manager_service.h"
@@ -94,9 +95,10 @@ int Main() {
   }
 
   const std::string run_dir = absl::GetFlag(FLAGS_run_dir);
-  std::error_code ec;
-  fs::create_directories(run_dir, ec);
-  ::chmod(run_dir.c_str(), 0700);
+  if (absl::Status prepared = switchyard::run_dir::Prepare(run_dir); !prepared.ok()) {
+    spdlog::error("vmm[{}]: {}", backend, prepared.ToString());
+    return 1;
+  }
   const std::string socket = absl::StrCat(run_dir, "/vmm-", backend, ".sock");
 
   // Signals are taken by sigwait; every thread inherits the mask.

@@ -104,11 +104,11 @@ def test_a_member_of_the_socket_group_uses_docker_and_nothing_else(sy):
 
         def as_user(user, *cmd):
             env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "DOCKER_HOST": sy.host}
-            return subprocess.run(["runuser", "-u", user, "--", *cmd], capture_output=True, text=True,
+            return subprocess.run(["/usr/sbin/runuser", "-u", user, "--", *cmd], capture_output=True, text=True,
                                   timeout=60, env=env)
 
         r = as_user(member, DOCKER, "ps", "--format", "{{.Names}}")
-        assert r.returncode == 0, r.stderr
+        assert r.returncode == 0, (r.stderr, [(p, oct(os.stat(p).st_mode), os.stat(p).st_gid) for p in (sy.tmp, sy.run_dir, sy.socket)])
         assert as_user(member, DOCKER, "version", "--format", "{{.Server.APIVersion}}").stdout.strip() == "1.41"
         # The private sockets and the directory's listing stay closed to the group.
         probe = "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])"

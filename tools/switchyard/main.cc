@@ -28,6 +28,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "libs/config/config.h"
+#include "libs/run_dir/run_dir.h"
 #include "libs/rpc/unix_channel.h"
 #include "switchyard/scheduler/v1/scheduler.grpc.pb.h"
 #include "tools/switchyard/service_set.h"
@@ -248,8 +249,10 @@ bool IsSupervisor(pid_t pid) {
 }
 
 int Up(const ServiceSetConfig& config) {
-  ::mkdir(config.run_dir.c_str(), 0700);
-  ::chmod(config.run_dir.c_str(), 0700);
+  if (absl::Status prepared = switchyard::run_dir::Prepare(config.run_dir); !prepared.ok()) {
+    std::cerr << "switchyard: " << prepared.message() << "\n";
+    return 1;
+  }
   ::mkdir(config.state_dir.c_str(), 0700);
   ::mkdir(absl::StrCat(config.state_dir, "/vms").c_str(), 0700);
   ::mkdir(absl::StrCat(config.state_dir, "/logs").c_str(), 0700);
@@ -339,8 +342,10 @@ int Run(const ServiceSetConfig& config, const std::string& service) {
     std::cerr << "switchyard: no service \"" << service << "\"; services: " << absl::StrJoin(names, ", ") << "\n";
     return 2;
   }
-  ::mkdir(config.run_dir.c_str(), 0700);
-  ::chmod(config.run_dir.c_str(), 0700);
+  if (absl::Status prepared = switchyard::run_dir::Prepare(config.run_dir); !prepared.ok()) {
+    std::cerr << "switchyard: " << prepared.message() << "\n";
+    return 1;
+  }
   std::vector<std::string> needs;
   if (service == "scheduler") needs = {"vmm-hv.sock", "vmm-vz.sock"};
   if (service == "gateway") needs = {"scheduler.sock"};
