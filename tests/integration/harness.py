@@ -105,7 +105,7 @@ def raw_request(path, data, timeout=10, half_close=False):
     s.connect(path)
     try:
         s.sendall(data)
-    except BrokenPipeError:
+    except (BrokenPipeError, ConnectionResetError):
         pass  # the server answered and closed before reading everything
     if half_close:
         s.shutdown(socket.SHUT_WR)
@@ -116,8 +116,8 @@ def raw_request(path, data, timeout=10, half_close=False):
             if not b:
                 break
             chunks.append(b)
-    except socket.timeout:
-        pass
+    except (socket.timeout, ConnectionResetError):
+        pass  # a server that closes with our request unread resets after its answer
     s.close()
     return b"".join(chunks)
 
