@@ -151,6 +151,13 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
   }
   absl::StatusOr<EngineReply> reply = backend->Call("POST", target, forwarded);
   const std::string image = spec.value("Image", "");
+  // The image lives only in the other VM (built, loaded or committed
+  // there): it follows the workload, and the create is made again.
+  if (reply.ok() && reply->status == 404 && !image.empty()) {
+    absl::StatusOr<bool> copied = BringImage(image, *backend, absl::StrCat("a container create on ", backend->name()));
+    if (!copied.ok()) return copied.status();
+    if (*copied) reply = backend->Call("POST", target, forwarded);
+  }
   if (reply.ok() && reply->status == 404 && !image.empty()) image_wants_.Note(image, backend->name());
   if (!reply.ok() || reply->status != 201) return reply;
   if (!image.empty()) image_wants_.Forget(image);

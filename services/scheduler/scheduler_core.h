@@ -16,6 +16,7 @@
 #include "libs/resolve/container_resolver.h"
 #include "services/scheduler/backend_client.h"
 #include "services/scheduler/backend_views.h"
+#include "services/scheduler/image_copier.h"
 #include "services/scheduler/image_platforms.h"
 #include "services/scheduler/image_records.h"
 #include "services/scheduler/image_wants.h"
@@ -80,6 +81,9 @@ class SchedulerCore {
 
  private:
   absl::StatusOr<resolve::Resolution> ResolveExec(const std::string& exec_id);
+  // Copies `image` into `to` from a VM that holds it (image_follow.cc).
+  // False when no VM holds it; an error when `to` cannot run its arch.
+  absl::StatusOr<bool> BringImage(const std::string& image, BackendClient& to, const std::string& why);
   // Backends whose engine has image `name`, in backend order.
   std::vector<BackendClient*> BackendsWithImage(const std::string& api_version, const std::string& name);
   // Docker's name-conflict error when `name` is taken in a backend other than `except`.
@@ -106,6 +110,7 @@ class SchedulerCore {
   SharedResources resources_;
   ImageRecords image_records_;
   ImageWants image_wants_;
+  ImageCopier image_copier_;
   std::unique_ptr<PortKeeper> ports_;
   // Serializes name checks with the create or rename that takes the name,
   // so two VMs never both accept one name.

@@ -3,7 +3,11 @@ either VM, and answers that cover both VMs (prune, df), with the docker CLI;
 the plain dockerd is the reference where one engine would answer alike."""
 
 import json
+import os
+import subprocess
 import uuid
+
+from harness import DOCKER
 
 import pytest
 
@@ -132,3 +136,37 @@ def test_volume_create_and_inspect_agree(sy):
     assert status == 200
     assert json.loads(inspected)["Mountpoint"] == json.loads(created)["Mountpoint"]
     ok(sy.docker("volume", "rm", n))
+
+
+def test_compose_v2_project_with_a_local_amd64_image_and_an_arm64_service_runs_on_vz(sy, images, tmp_path):
+    """Compose v2 sees the local image in the merged list and does not pull;
+    the project goes to vz for its arm64 service; the image follows it."""
+    project = uid("mixed")
+    local = "local/%s:1" % uid("app")
+    ok(sy.docker("pull", "--platform", "linux/amd64", images.amd64))
+    ok(sy.docker("tag", images.amd64, local))
+    # Only hv holds it before the project starts.
+    guest = dict(os.environ, DOCKER_HOST="unix://" + sy.guest_socket("vz"))
+    assert subprocess.run([DOCKER, "image", "inspect", local], env=guest, capture_output=True).returncode != 0
+    compose_file = tmp_path / "compose.yaml"
+    compose_file.write_text(
+        "services:\n"
+        "  arm:\n    image: %s\n    command: sleep 300\n"
+        "  app:\n    image: %s\n    command: sleep 300\n"
+        "volumes:\n  data: {}\n" % (images.arm64, local))
+    base = ["compose", "-f", str(compose_file), "-p", project]
+    try:
+        ok(sy.docker(*base, "up", "-d", timeout=240))
+        names = ok(sy.docker("ps", "--filter", "label=com.docker.compose.project=" + project,
+                             "--format", "{{.Names}}")).split()
+        assert len(names) == 2, names
+        assert {backend_of(sy, n) for n in names} == {"vz"}
+        app = [n for n in names if "app" in n][0]
+        assert ok(sy.docker("exec", app, "uname", "-m")).strip() == "x86_64"
+    finally:
+        r = sy.docker(*base, "down", "-v", timeout=240)
+    ok(r)
+    assert ok(sy.docker("ps", "-a", "--filter", "label=com.docker.compose.project=" + project, "-q")) == ""
+    assert project not in ok(sy.docker("network", "ls", "--format", "{{.Name}}"))
+    ok(sy.docker("rmi", local))
+    assert sy.docker("image", "inspect", local).returncode != 0
