@@ -102,6 +102,9 @@ std::vector<std::pair<BackendClient*, json>> SharedResources::Holders(const std:
 }
 
 std::vector<BackendClient*> SharedResources::CreateTargets(const json& spec) {
+  // The swarm lives in the native VM (api_routes/swarm.cc): so do its
+  // overlay networks, which no other engine can make.
+  if (Str(spec, "Driver") == "overlay" || Str(spec, "Scope") == "swarm") return {backends_.front()};
   const std::string project = Str(Member(spec, "Labels"), kComposeProjectLabel);
   if (!project.empty()) {
     absl::StatusOr<registry::GroupRecord> group = store_->GetGroup(absl::StrCat("compose:", project));

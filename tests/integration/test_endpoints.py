@@ -170,3 +170,18 @@ def test_compose_v2_project_with_a_local_amd64_image_and_an_arm64_service_runs_o
     assert project not in ok(sy.docker("network", "ls", "--format", "{{.Name}}"))
     ok(sy.docker("rmi", local))
     assert sy.docker("image", "inspect", local).returncode != 0
+
+
+def test_a_single_node_swarm_in_the_native_vm_with_an_attachable_overlay_network(sy, images):
+    net = uid("ovl")
+    ok(sy.docker("swarm", "init", timeout=120))
+    try:
+        assert ok(sy.docker("info", "--format", "{{.Swarm.LocalNodeState}}")).strip() == "active"
+        ok(sy.docker("network", "create", "-d", "overlay", "--attachable", net))
+        scope = ok(sy.docker("network", "inspect", "-f", "{{.Scope}} {{.Driver}}", net)).strip()
+        assert scope == "swarm overlay"
+        out = ok(sy.docker("run", "--rm", "--network", net, images.multi, "echo", "on-overlay"))
+        assert out.strip() == "on-overlay"
+        ok(sy.docker("network", "rm", net))
+    finally:
+        ok(sy.docker("swarm", "leave", "--force", timeout=120))

@@ -43,5 +43,20 @@ TEST_CASE("a volume made in both VMs is inspected as the copy its create answere
   CHECK(json::parse(inspected->body)["Mountpoint"] == "/var/lib/vz/volumes/data/_data");
 }
 
+TEST_CASE("an overlay network is made in the native VM alone, where the swarm is", "[scheduler][unit]") {
+  FakeBackendClient hv("hv", "x86_64"), vz("vz", "x86_64");
+  hv.Answer("POST /v1.41/networks/create", 201, R"({"Id":"n1","Warning":""})");
+  vz.Answer("POST /v1.41/networks/create", 503, R"({"message":"This node is not a swarm manager."})");
+  auto store = registry::SqliteStore::Open(":memory:");
+  REQUIRE(store.ok());
+  SharedResources resources({&hv, &vz}, store->get(),
+                            [](const std::string&) { return absl::NotFoundError("no containers here"); });
+  auto created = resources.Networks("POST", "/v1.41/networks/create",
+                                    R"({"Name":"web","Driver":"overlay","Attachable":true})");
+  REQUIRE(created.ok());
+  CHECK(created->status == 201);
+  CHECK(vz.calls().empty());
+}
+
 }  // namespace
 }  // namespace switchyard::scheduler
