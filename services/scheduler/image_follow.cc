@@ -6,11 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/http/api_target.h"
+#include "libs/placement/platform.h"
 #include "services/scheduler/scheduler_core.h"
 
 namespace switchyard::scheduler {
 
-absl::StatusOr<bool> SchedulerCore::BringImage(const std::string& image, BackendClient& to, const std::string& why) {
+absl::StatusOr<bool> SchedulerCore::BringImage(const std::string& image, const std::string& platform,
+                                               BackendClient& to, const std::string& why) {
   const std::string target = absl::StrCat("/images/", http::UrlEncode(image), "/json");
   for (const auto& from : backends_) {
     if (from.get() == &to) continue;
@@ -18,6 +20,12 @@ absl::StatusOr<bool> SchedulerCore::BringImage(const std::string& image, Backend
     if (!found.ok() || found->status != 200) continue;
     nlohmann::json inspected = nlohmann::json::parse(found->body, nullptr, false);
     const std::string arch = inspected.is_object() ? inspected.value("Architecture", "") : "";
+    // A copy of another platform would not serve the create: the engine's
+    // 404 makes the client pull the platform it asked for.
+    if (absl::StatusOr<placement::Platform> wanted = placement::ParsePlatform(platform);
+        !platform.empty() && wanted.ok() && !arch.empty() && wanted->architecture != placement::NormalizeArch(arch)) {
+      return false;
+    }
     auto [hv, vz] = views_.Get();
     const placement::BackendView& view = to.name() == hv.name ? hv : vz;
     if (!arch.empty() && !placement::CanRun(placer_.settings().routing, view, arch)) {

@@ -17,6 +17,7 @@
 #include "libs/http/docker_error.h"
 #include "services/scheduler/fan_out.h"
 #include "services/scheduler/names.h"
+#include "services/scheduler/order_filters.h"
 
 namespace switchyard::scheduler {
 namespace {
@@ -154,7 +155,8 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
   // The image lives only in the other VM (built, loaded or committed
   // there): it follows the workload, and the create is made again.
   if (reply.ok() && reply->status == 404 && !image.empty()) {
-    absl::StatusOr<bool> copied = BringImage(image, *backend, absl::StrCat("a container create on ", backend->name()));
+    absl::StatusOr<bool> copied =
+        BringImage(image, platform, *backend, absl::StrCat("a container create on ", backend->name()));
     if (!copied.ok()) return copied.status();
     if (*copied) reply = backend->Call("POST", target, forwarded);
   }
@@ -202,8 +204,57 @@ absl::Status SchedulerCore::MergeGroups(registry::Store& tx, const std::string& 
   return absl::OkStatus();
 }
 
+absl::StatusOr<absl::Time> SchedulerCore::CreatedOf(const std::string& kind, const std::string& ref) {
+  BackendClient* holder = nullptr;
+  std::string id = ref;
+  if (kind == "containers") {
+    absl::StatusOr<resolve::Resolution> resolved = ResolveContainer(ref);
+    if (!resolved.ok()) return resolved.status();
+    holder = Backend(resolved->backend);
+    id = resolved->id;
+  } else {
+    std::vector<BackendClient*> holders = BackendsWithImage("", http::UrlEncode(ref));
+    if (!holders.empty()) holder = holders.front();
+  }
+  if (holder == nullptr) return absl::NotFoundError(absl::StrCat("No such image: ", ref));
+  absl::StatusOr<EngineReply> inspected = holder->Call("GET", absl::StrCat("/", kind, "/", http::UrlEncode(id), "/json"));
+  if (!inspected.ok()) return inspected.status();
+  if (inspected->status != 200) return http::StatusFromDockerError(inspected->status, inspected->body);
+  json object = json::parse(inspected->body, nullptr, false);
+  return ParseCreated(object.is_object() ? object.value("Created", "") : "");
+}
+
+absl::StatusOr<EngineReply> SchedulerCore::ListOrdered(const std::string& kind, const std::string& api_version,
+                                                       const std::string& query, const OrderFilters& filters) {
+  // An object no VM holds: dockerd's own refusal of the whole query.
+  for (const auto* refs : {&filters.since, &filters.before}) {
+    for (const std::string& ref : *refs) {
+      if (!CreatedOf(kind, ref).ok()) {
+        return backends_.front()->Call("GET", http::BuildTarget(api_version, absl::StrCat("/", kind, "/json"), query));
+      }
+    }
+  }
+  // dockerd counts the limit after these filters.
+  std::optional<std::string> limit = http::QueryValue(query, "limit");
+  const std::string unlimited = limit.has_value() ? http::WithQueryValue(filters.query, "limit", "0") : filters.query;
+  absl::StatusOr<EngineReply> listed =
+      kind == "containers" ? ListContainers(api_version, unlimited) : ListImages(api_version, unlimited);
+  if (!listed.ok() || listed->status != 200) return listed;
+  auto created = [&](const std::string& ref) { return CreatedOf(kind, ref); };
+  absl::StatusOr<json> kept = ApplyOrderFilters(json::parse(listed->body), filters, created, created);
+  if (!kept.ok()) return kept.status();
+  int n = 0;
+  if (limit.has_value() && absl::SimpleAtoi(*limit, &n) && n > 0 && kept->size() > static_cast<size_t>(n)) {
+    kept->erase(kept->begin() + n, kept->end());
+  }
+  return JsonReply(200, *kept);
+}
+
 absl::StatusOr<EngineReply> SchedulerCore::ListContainers(const std::string& api_version,
                                                           const std::string& query) {
+  if (OrderFilters filters = SplitOrderFilters(query); !filters.empty()) {
+    return ListOrdered("containers", api_version, query, filters);
+  }
   const std::string target = http::BuildTarget(api_version, "/containers/json", query);
   auto replies = OnEachBackend(backends_, [&](BackendClient& b) { return b.Call("GET", target); });
   json merged = json::array();
@@ -238,6 +289,9 @@ absl::StatusOr<EngineReply> SchedulerCore::ListContainers(const std::string& api
 
 absl::StatusOr<EngineReply> SchedulerCore::ListImages(const std::string& api_version,
                                                       const std::string& query) {
+  if (OrderFilters filters = SplitOrderFilters(query); !filters.empty()) {
+    return ListOrdered("images", api_version, query, filters);
+  }
   const std::string target = http::BuildTarget(api_version, "/images/json", query);
   auto replies = OnEachBackend(backends_, [&](BackendClient& b) { return b.Call("GET", target); });
   json merged = json::array();

@@ -18,6 +18,7 @@
 #include "services/scheduler/backend_views.h"
 #include "services/scheduler/image_copier.h"
 #include "services/scheduler/image_platforms.h"
+#include "services/scheduler/order_filters.h"
 #include "services/scheduler/image_records.h"
 #include "services/scheduler/image_wants.h"
 #include "services/scheduler/placer.h"
@@ -81,9 +82,16 @@ class SchedulerCore {
 
  private:
   absl::StatusOr<resolve::Resolution> ResolveExec(const std::string& exec_id);
+  // A list whose filters name objects by creation order (since=, before=).
+  absl::StatusOr<EngineReply> ListOrdered(const std::string& kind, const std::string& api_version,
+                                          const std::string& query, const OrderFilters& filters);
+  // The exact creation time of a container or image ("containers", "images").
+  absl::StatusOr<absl::Time> CreatedOf(const std::string& kind, const std::string& ref);
   // Copies `image` into `to` from a VM that holds it (image_follow.cc).
   // False when no VM holds it; an error when `to` cannot run its arch.
-  absl::StatusOr<bool> BringImage(const std::string& image, BackendClient& to, const std::string& why);
+  // A create's `platform` of another arch than the image's copies nothing.
+  absl::StatusOr<bool> BringImage(const std::string& image, const std::string& platform, BackendClient& to,
+                                  const std::string& why);
   // Backends whose engine has image `name`, in backend order.
   std::vector<BackendClient*> BackendsWithImage(const std::string& api_version, const std::string& name);
   // Docker's name-conflict error when `name` is taken in a backend other than `except`.

@@ -185,3 +185,30 @@ def test_a_single_node_swarm_in_the_native_vm_with_an_attachable_overlay_network
         ok(sy.docker("network", "rm", net))
     finally:
         ok(sy.docker("swarm", "leave", "--force", timeout=120))
+
+
+def test_ps_and_images_since_and_before_name_objects_in_either_vm(sy, images):
+    first = uid("first")
+    ok(sy.docker("create", "--name", first, images.multi, "true"))                    # hv
+    middle = uid("middle")
+    ok(sy.docker("create", "--name", middle, "--platform", ARM64, images.arm64, "true"))  # vz
+    last = uid("last")
+    ok(sy.docker("create", "--name", last, images.multi, "true"))                     # hv
+    assert [backend_of(sy, n) for n in (first, middle, last)] == ["hv", "vz", "hv"]
+
+    def names(*filters):
+        args = ["ps", "-a", "--format", "{{.Names}}"]
+        for f in filters:
+            args += ["--filter", f]
+        return [n for n in ok(sy.docker(*args)).split() if n in (first, middle, last)]
+
+    assert names("since=" + middle) == [last]
+    assert names("before=" + middle) == [first]
+    assert names("since=" + first) == [last, middle]
+    assert names("since=" + first, "before=" + last) == [middle]
+    r = sy.docker("ps", "-a", "--filter", "since=nosuch-" + uid("x"))
+    assert r.returncode != 0 and "no such container" in r.stderr
+    # An image in one VM names an order for the images of both.
+    out = ok(sy.docker("images", "--filter", "before=" + images.arm64, "--format", "{{.ID}}"))
+    assert sy.docker("images", "--filter", "since=" + images.arm64).returncode == 0, out
+    ok(sy.docker("rm", first, middle, last))

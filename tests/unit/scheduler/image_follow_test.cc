@@ -51,11 +51,15 @@ TEST_CASE("a create in vz copies an image that only hv holds, then succeeds", "[
 TEST_CASE("an image whose arch the target VM cannot run is refused, naming image, arch and VM",
           "[scheduler][unit]") {
   TwoVms vms;
-  // An arm64 image in vz only, created with --platform linux/amd64: placed
-  // on hv, which has no arm64 translator here.
-  vms.vz->Answer("GET /images/app%3A1/json", 200, R"({"Id":"sha256:app","Architecture":"arm64"})");
+  // An arm64 image that reached vz (a load) after the create was placed on
+  // hv, which has no arm64 translator here.
   vms.hv->Answer("POST /v1.41/containers/create", 404, R"({"message":"No such image: app:1"})");
-  auto reply = vms.core->CreateContainer("1.41", "", "linux/amd64", R"({"Image":"app:1"})");
+  vms.hv->OnCall([&](const std::string& method, const std::string& target, const std::string&) {
+    if (method == "POST" && absl::StartsWith(target, "/v1.41/containers/create")) {
+      vms.vz->Answer("GET /images/app%3A1/json", 200, R"({"Id":"sha256:app","Architecture":"arm64"})");
+    }
+  });
+  auto reply = vms.core->CreateContainer("1.41", "", "", R"({"Image":"app:1"})");
   REQUIRE_FALSE(reply.ok());
   const std::string message(reply.status().message());
   INFO(message);
@@ -86,6 +90,16 @@ TEST_CASE("an image no VM holds is the engine's 404, for the client to pull", "[
   auto reply = vms.core->CreateContainer("1.41", "", "", R"({"Image":"nosuch:1"})");
   REQUIRE(reply.ok());
   CHECK(reply->status == 404);
+}
+
+TEST_CASE("a create asking another platform than the image's copies nothing", "[scheduler][unit]") {
+  TwoVms vms;
+  AppInHv(vms, "amd64");
+  vms.vz->Answer("POST /v1.41/containers/create", 404, R"({"message":"No such image: app:1"})");
+  auto reply = vms.core->CreateContainer("1.41", "", "linux/arm64", R"({"Image":"app:1"})");
+  REQUIRE(reply.ok());
+  CHECK(reply->status == 404);  // the CLI pulls linux/arm64, as from dockerd
+  CHECK(CountCalls(*vms.vz, "POST", "/images/load") == 0);
 }
 
 }  // namespace
