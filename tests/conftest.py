@@ -1,6 +1,7 @@
-"""Fixtures for integration tests: the whole switchyard service set with real
-guest dockerds, a loopback registry with the offline test images, and a plain
-dockerd as the reference for differential checks."""
+"""Fixtures for the integration and differential tests, one instance each
+per run: the whole switchyard service set with real guest dockerds, a
+loopback registry with the offline test images, and a plain dockerd as the
+reference."""
 
 import os
 import sys
@@ -8,7 +9,7 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [HERE, os.path.join(HERE, "..", "lib"), os.path.join(HERE, "..", "images")]
+sys.path[:0] = [os.path.join(HERE, "integration"), os.path.join(HERE, "lib"), os.path.join(HERE, "images")]
 
 from harness import ServiceSet, host_snapshot  # noqa: E402
 
