@@ -8,8 +8,8 @@ std::vector<RouteEntry> VolumeRoutes() {
       {"GET", "/volumes", "VolumeList", R::kSharedResource},
       {"POST", "/volumes/create", "VolumeCreate", R::kSharedResource},
       {"POST", "/volumes/prune", "VolumesPrune", R::kSharedResource},
-      {"GET", "/volumes/{name}", "VolumeInspect", R::kSharedResource},
-      {"DELETE", "/volumes/{name}", "VolumeDelete", R::kSharedResource},
+      {"GET", "/volumes/{name*}", "VolumeInspect", R::kSharedResource},
+      {"DELETE", "/volumes/{name*}", "VolumeDelete", R::kSharedResource},
   };
 }
 

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "libs/api_routes/route_table.h"
 #include "libs/http/api_target.h"
+#include "libs/placement/platform.h"
 #include "services/scheduler/fan_out.h"
 #include "services/scheduler/merged_answers.h"
 #include "services/scheduler/names.h"
@@ -23,12 +24,6 @@ namespace {
 using api_routes::Routing;
 using nlohmann::json;
 
-std::string EncodedPath(const std::vector<std::string>& segments) {
-  std::string path;
-  for (const auto& s : segments) absl::StrAppend(&path, "/", http::UrlEncode(s));
-  return path;
-}
-
 }  // namespace
 
 absl::StatusOr<resolve::Resolution> SchedulerCore::ResolveExec(const std::string& exec_id) {
@@ -36,10 +31,14 @@ absl::StatusOr<resolve::Resolution> SchedulerCore::ResolveExec(const std::string
   if (recorded.ok()) return resolve::Resolution{recorded->backend, exec_id};
   const std::string target = absl::StrCat("/exec/", http::UrlEncode(exec_id), "/json");
   auto replies = OnEachBackend(backends_, [&](BackendClient& b) { return b.Call("GET", target); });
+  std::optional<absl::Status> unreachable;
   for (size_t i = 0; i < replies.size(); ++i) {
     if (replies[i].ok() && replies[i]->status == 200) return resolve::Resolution{backends_[i]->name(), exec_id};
+    if (!replies[i].ok()) unreachable = replies[i].status();
   }
-  return absl::NotFoundError(absl::StrCat("No such exec instance: ", exec_id));
+  absl::Status missing = absl::NotFoundError(absl::StrCat("No such exec instance: ", exec_id));
+  if (unreachable.has_value()) missing.SetPayload(kPartialAnswer, absl::Cord(unreachable->message()));
+  return missing;
 }
 
 std::vector<BackendClient*> SchedulerCore::BackendsWithImage(const std::string& api_version,
@@ -85,13 +84,15 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteForward(const std::string& meth
       std::string container = http::QueryValue(t.query, "container").value_or("");
       if (container.empty()) return route;
       absl::StatusOr<resolve::Resolution> resolved = ResolveContainer(container);
+      if (NoVmHolds(resolved.status())) return route;  // dockerd's own answer
       if (!resolved.ok()) return resolved.status();
       route.backend = Backend(resolved->backend);
-      route.target = http::BuildTarget(t.api_version, t.path, http::WithQueryValue(t.query, "container", resolved->id));
+      route.container_id = resolved->id;
       return route;
     }
     case Routing::kExecInPath: {
       absl::StatusOr<resolve::Resolution> resolved = ResolveExec(object);
+      if (NoVmHolds(resolved.status())) return route;  // dockerd's own answer
       if (!resolved.ok()) return resolved.status();
       route.backend = Backend(resolved->backend);
       return route;
@@ -131,11 +132,14 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteToContainer(ForwardRoute route,
     return route;  // no such parent: dockerd's own "No such container: web/db"
   }
   absl::StatusOr<resolve::Resolution> resolved = ResolveContainer(object);
+  // No VM holds it: the native dockerd answers the call as sent, with its
+  // own precedence (a malformed body is a 400 before the unknown id's 404).
+  if (NoVmHolds(resolved.status())) return route;
   if (!resolved.ok()) return resolved.status();
-  std::vector<std::string> rewritten = t.segments;
-  rewritten[1] = resolved->id;
+  // The path keeps the client's name for it: the VM that holds the
+  // container resolves it alike, and dockerd's messages echo it.
   route.backend = Backend(resolved->backend);
-  route.target = http::BuildTarget(t.api_version, EncodedPath(rewritten), t.query);
+  route.container_id = resolved->id;
   route.handle_whole = handler == "ContainerExecCreate" || handler == "ContainerRename" ||
                        handler == "ContainerStart" || handler == "ContainerRestart" || handler == "ContainerDelete";
   return route;
@@ -146,6 +150,8 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RoutePull(ForwardRoute route, const 
   std::string image = http::QueryValue(t.query, "fromImage").value_or("");
   std::string tag = http::QueryValue(t.query, "tag").value_or("");
   if (image.empty()) return route;  // an import (fromSrc): native
+  // A platform dockerd would not parse: its own answer.
+  if (!platform.empty() && !placement::ParsePlatform(platform).ok()) return route;
   if (!tag.empty()) absl::StrAppend(&image, absl::StartsWith(tag, "sha256:") ? "@" : ":", tag);
   absl::StatusOr<placement::Decision> placed = placer_.PlacePull(platform, image);
   if (std::optional<std::string> wanted = platform.empty() ? image_wants_.Find(image) : std::nullopt) {
@@ -184,7 +190,7 @@ absl::StatusOr<EngineReply> SchedulerCore::ForwardWhole(const ForwardRoute& rout
   if (entry.handler == "ContainerDelete") return RemoveContainer(route);
   if (entry.handler == "ContainerExecCreate") return ExecCreate(route, body);
   if (entry.handler == "ContainerStart" || entry.handler == "ContainerRestart") {
-    return ports_->Start(*route.backend, route.target, t.segments[1]);
+    return ports_->Start(*route.backend, route.target, route.container_id);
   }
   if (entry.handler == "ContainerRename") return Rename(route);
   return absl::InternalError(absl::StrCat(entry.handler, " is not answered whole"));
@@ -195,10 +201,9 @@ absl::StatusOr<EngineReply> SchedulerCore::ExecCreate(const ForwardRoute& route,
   if (reply.ok() && reply->status == 201) {
     json created = json::parse(reply->body, nullptr, false);
     if (created.is_object() && created.contains("Id")) {
-      http::ApiTarget t = http::ParseTarget(route.target);
       absl::Status recorded =
-          store_->PutExec({created["Id"].get<std::string>(), t.segments.at(1), route.backend->name()});
-      if (!recorded.ok()) spdlog::warn("exec on container={} not recorded: {}", t.segments.at(1), recorded.ToString());
+          store_->PutExec({created["Id"].get<std::string>(), route.container_id, route.backend->name()});
+      if (!recorded.ok()) spdlog::warn("exec on container={} not recorded: {}", route.container_id, recorded.ToString());
     }
   }
   return reply;
@@ -257,7 +262,7 @@ absl::StatusOr<BackendClient*> SchedulerCore::PlaceLoad(const std::string& arch)
 absl::StatusOr<EngineReply> SchedulerCore::RemoveContainer(const ForwardRoute& route) {
   absl::StatusOr<EngineReply> reply = route.backend->Call("DELETE", route.target);
   if (!reply.ok() || reply->status != 204) return reply;
-  const std::string id = http::ParseTarget(route.target).segments.at(1);
+  const std::string& id = route.container_id;
   absl::Status forgotten = store_->Apply([&](registry::Store& tx) -> absl::Status {
     absl::StatusOr<registry::WorkloadRecord> record = tx.GetWorkload(id);
     if (!record.ok()) return absl::OkStatus();

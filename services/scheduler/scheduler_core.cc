@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "libs/http/api_target.h"
 #include "libs/http/docker_error.h"
+#include "libs/placement/platform.h"
 #include "services/scheduler/fan_out.h"
 #include "services/scheduler/names.h"
 #include "services/scheduler/order_filters.h"
@@ -84,6 +85,10 @@ absl::StatusOr<std::string> SchedulerCore::GroupOfContainer(const std::string& r
   return absl::StrCat("lone:", resolved->id.substr(0, 12));
 }
 
+bool NoVmHolds(const absl::Status& status) {
+  return absl::IsNotFound(status) && !status.GetPayload(kPartialAnswer).has_value();
+}
+
 absl::Status SchedulerCore::CheckNameFree(const std::string& name, const std::string& except_backend) {
   const std::string target = absl::StrCat("/containers/", http::UrlEncode(name), "/json");
   for (const auto& backend : backends_) {
@@ -117,9 +122,15 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
                             spec["HostConfig"].is_null());
   if (!well_formed) return backends_.front()->Call("POST", target, body);
 
+  // A platform string dockerd would not parse, or a container to share
+  // that no VM holds: dockerd answers the create as sent, in its own words
+  // (a 404 "does not match the specified platform", a 400 for the
+  // --volumes-from).
+  if (!platform.empty() && !placement::ParsePlatform(platform).ok()) return backends_.front()->Call("POST", target, body);
   absl::StatusOr<std::optional<ResourcePin>> pin = resources_.PinFor(spec);
   if (!pin.ok()) return pin.status();
   absl::StatusOr<PlacedWorkload> placed = placer_.Place(platform, spec, *pin);
+  if (NoVmHolds(placed.status())) return backends_.front()->Call("POST", target, body);
   if (!placed.ok()) return placed.status();
   BackendClient* backend = Backend(placed->decision.backend);
   if (backend == nullptr) {
@@ -435,7 +446,10 @@ absl::StatusOr<resolve::Resolution> SchedulerCore::ResolveContainer(const std::s
       for (const auto& w : *held) recorded.push_back({w.backend, w.container_id, w.name});
     }
     if (resolve::ResolveReference(ref, recorded).ok()) return *unreachable;
-    return absl::NotFoundError(absl::StrCat(resolved.status().message(), " (", unreachable->message(), ")"));
+    absl::Status partial =
+        absl::NotFoundError(absl::StrCat(resolved.status().message(), " (", unreachable->message(), ")"));
+    partial.SetPayload(kPartialAnswer, absl::Cord(unreachable->message()));
+    return partial;
   }
   return resolved;
 }

@@ -27,12 +27,20 @@
 
 namespace switchyard::scheduler {
 
+// Marks a NotFound given while a VM could not be asked: the object may be there.
+inline constexpr char kPartialAnswer[] = "switchyard.dev/partial-answer";
+
+// A NotFound from every VM: dockerd itself may answer the request as sent,
+// with its own precedence of errors (a malformed body before an unknown id).
+bool NoVmHolds(const absl::Status& status);
+
 // Where a forwarded call goes, and the target rewritten for that backend.
 struct ForwardRoute {
   const api_routes::RouteEntry* entry = nullptr;  // the route table's entry
   BackendClient* backend = nullptr;
   std::string target;
   std::string object;  // what the path names, as the client named it
+  std::string container_id;  // the container it resolved to, for the registry
   // Answered whole by the scheduler (it must see the body or the answer),
   // rather than relayed as a stream.
   bool handle_whole = false;

@@ -86,6 +86,19 @@ grpc::Status SchedulerService::GetVersion(grpc::ServerContext*, const v1::GetVer
 grpc::Status SchedulerService::StreamEvents(grpc::ServerContext* context, const v1::ListRequest* request,
                                             grpc::ServerWriter<EngineFrame>* writer) {
   const std::string target = http::BuildTarget(request->api_version(), "/events", request->query());
+  // The merged stream's head goes out before any event: first let one
+  // engine judge the query (bad filters, since after until), over a window
+  // that ends at once, so a refusal is dockerd's own status and text.
+  {
+    const std::string since = http::QueryValue(request->query(), "since").value_or("1");
+    const std::string probe = http::BuildTarget(request->api_version(), "/events",
+                                                http::WithQueryValue(request->query(), "until", since));
+    absl::StatusOr<EngineReply> judged = core_.backends().front()->Call("GET", probe);
+    if (judged.ok() && judged->status != 200) {
+      WriteWhole(*writer, *judged);
+      return grpc::Status::OK;
+    }
+  }
   absl::Mutex write_mu;
   std::atomic<int> open_streams{0};
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;

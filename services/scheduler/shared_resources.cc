@@ -188,11 +188,13 @@ absl::StatusOr<EngineReply> SharedResources::Networks(const std::string& method,
   if (seg.size() == 2 && seg[1] == "create" && method == "POST") return CreateEverywhere("networks", target, body);
   if (seg.size() == 2 && seg[1] == "prune" && method == "POST") return Prune(target, "NetworksDeleted");
 
+  // A name with a slash is no network's (GET /networks/a/connect): dockerd says so.
+  if (method != "POST" && seg.size() > 2) return backends_.front()->Call(method, target, body);
   const std::string name = NetworkName(seg.at(1));
   std::vector<std::string> rest(seg.begin() + 2, seg.end());
   const std::string path = Path("networks", name, rest.empty() ? "" : absl::StrCat("/", rest.front()));
   const std::string rewritten = http::BuildTarget(t.api_version, path, t.query);
-  if (seg.size() == 3 && (seg[2] == "connect" || seg[2] == "disconnect")) {
+  if (method == "POST" && seg.size() == 3 && (seg[2] == "connect" || seg[2] == "disconnect")) {
     json spec = json::parse(body, nullptr, false);
     const std::string container = Str(spec, "Container");
     if (container.empty()) return backends_.front()->Call(method, rewritten, body);  // dockerd's own error

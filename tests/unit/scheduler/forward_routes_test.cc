@@ -23,12 +23,21 @@ TEST_CASE("a commit goes to the VM of the container its query names", "[schedule
   auto route = vms.core->RouteForward("POST", "/v1.41/commit?container=web&repo=snap&tag=1");
   REQUIRE(route.ok());
   CHECK(route->backend == vms.vz);
-  CHECK(route->target == absl::StrCat("/v1.41/commit?container=", kWebId, "&repo=snap&tag=1"));
+  CHECK(route->target == "/v1.41/commit?container=web&repo=snap&tag=1");  // dockerd's messages echo the name
+  CHECK(route->container_id == kWebId);
   CHECK_FALSE(route->handle_whole);
 
+  // No VM holds it: the native dockerd answers as sent, in its own words.
   auto missing = vms.core->RouteForward("POST", "/v1.41/commit?container=nosuch");
-  REQUIRE_FALSE(missing.ok());
-  CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+  REQUIRE(missing.ok());
+  CHECK(missing->backend == vms.hv);
+  CHECK(missing->target == "/v1.41/commit?container=nosuch");
+
+  // A VM that cannot be asked may hold it: not found, and why, rather than hv's 404.
+  vms.vz->Fail(absl::UnavailableError("Socket closed"));
+  auto partial = vms.core->RouteForward("POST", "/v1.41/containers/other/start");
+  REQUIRE_FALSE(partial.ok());
+  CHECK(absl::StrContains(partial.status().message(), "Socket closed"));
 }
 
 TEST_CASE("an endpoint dockerd does not have is its 404, with no backend asked", "[scheduler][unit]") {
