@@ -224,6 +224,19 @@ absl::StatusOr<EngineReply> SchedulerCore::OnEveryHolder(const ForwardRoute& rou
   http::ApiTarget t = http::ParseTarget(route.target);
   std::vector<BackendClient*> holders = BackendsWithImage(t.api_version, http::UrlEncode(route.object));
   if (holders.empty()) return route.backend->Call(method, route.target);  // dockerd's own "No such image"
+  // A copy in use keeps every copy: its VM refuses the removal in
+  // dockerd's words (409), and the other copies stay.
+  if (method == "DELETE" && !http::QueryBool(t.query, "force")) {
+    const std::string users = http::BuildTarget(
+        t.api_version, "/containers/json",
+        absl::StrCat("all=1&filters=", http::UrlEncode(json{{"ancestor", {route.object}}}.dump())));
+    for (BackendClient* backend : holders) {
+      absl::StatusOr<EngineReply> listed = backend->Call("GET", users);
+      if (listed.ok() && listed->status == 200 && json::parse(listed->body, nullptr, false) != json::array()) {
+        return backend->Call(method, route.target);
+      }
+    }
+  }
   // A removal answers with what went in each VM, each row once; a tag
   // answers 201 with no body in each.
   json merged = json::array();

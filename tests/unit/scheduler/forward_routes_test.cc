@@ -153,5 +153,37 @@ TEST_CASE("a build with a foreign platform goes to the translating VM", "[schedu
   CHECK(route->backend == vms.hv);
 }
 
+TEST_CASE("rmi removes every copy, unless a container uses one", "[scheduler][unit]") {
+  TwoVms vms;
+  for (FakeBackendClient* b : {vms.hv, vms.vz}) {
+    b->Answer("GET /v1.41/images/app/json", 200, R"({"Id":"sha256:a"})");
+    b->Answer("GET /v1.41/containers/json", 200, "[]");
+    b->Answer("DELETE /v1.41/images/app", 200, R"([{"Untagged":"app:latest"},{"Deleted":"sha256:a"}])");
+  }
+  auto route = vms.core->RouteForward("DELETE", "/v1.41/images/app");
+  REQUIRE(route.ok());
+  auto reply = vms.core->ForwardWhole(*route, "DELETE", "");
+  REQUIRE(reply.ok());
+  CHECK(reply->status == 200);
+  CHECK(json::parse(reply->body).size() == 2);
+  CHECK(Called(*vms.hv, "DELETE", "/v1.41/images/app"));
+  CHECK(Called(*vms.vz, "DELETE", "/v1.41/images/app"));
+
+  TwoVms in_use;
+  for (FakeBackendClient* b : {in_use.hv, in_use.vz}) {
+    b->Answer("GET /v1.41/images/app/json", 200, R"({"Id":"sha256:a"})");
+    b->Answer("GET /v1.41/containers/json", 200, "[]");
+  }
+  in_use.vz->Answer("GET /v1.41/containers/json", 200, R"([{"Id":"c1"}])");
+  in_use.vz->Answer("DELETE /v1.41/images/app", 409,
+                    R"({"message":"conflict: unable to remove repository reference \"app\" (must force) - container c1 is using its referenced image a"})");
+  route = in_use.core->RouteForward("DELETE", "/v1.41/images/app");
+  REQUIRE(route.ok());
+  reply = in_use.core->ForwardWhole(*route, "DELETE", "");
+  REQUIRE(reply.ok());
+  CHECK(reply->status == 409);
+  CHECK_FALSE(Called(*in_use.hv, "DELETE", "/v1.41/images/app"));
+}
+
 }  // namespace
 }  // namespace switchyard::scheduler
