@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("SWITCHYARD_BUILD", os.path.join(ROOT, "build"))
@@ -207,3 +208,19 @@ def wait_for(predicate, timeout=30, interval=0.1):
             return True
         time.sleep(interval)
     return False
+
+
+def uid(prefix):
+    """A name no other test uses: "prefix-1a2b3c4d"."""
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
+
+
+def ok(r):
+    """The stdout of a command that must have succeeded; its output otherwise."""
+    assert r.returncode == 0, "rc=%d\nstdout=%s\nstderr=%s" % (r.returncode, r.stdout, r.stderr)
+    return r.stdout
+
+
+def backend_of(sy, ref):
+    """The VM switchyard placed a container on, from its label."""
+    return ok(sy.docker("inspect", "--format", '{{index .Config.Labels "io.switchyard.backend"}}', ref)).strip()

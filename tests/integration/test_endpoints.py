@@ -5,26 +5,12 @@ the plain dockerd is the reference where one engine would answer alike."""
 import json
 import os
 import subprocess
-import uuid
 
-from harness import DOCKER
+from harness import DOCKER, backend_of, ok, uid
 
 import pytest
 
 ARM64 = "linux/arm64"
-
-
-def uid(prefix):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
-
-
-def ok(r):
-    assert r.returncode == 0, "rc=%d\nstdout=%s\nstderr=%s" % (r.returncode, r.stdout, r.stderr)
-    return r.stdout
-
-
-def backend_of(sy, ref):
-    return json.loads(ok(sy.docker("inspect", "--format", "{{json .Config.Labels}}", ref)))["io.switchyard.backend"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -212,3 +198,51 @@ def test_ps_and_images_since_and_before_name_objects_in_either_vm(sy, images):
     out = ok(sy.docker("images", "--filter", "before=" + images.arm64, "--format", "{{.ID}}"))
     assert sy.docker("images", "--filter", "since=" + images.arm64).returncode == 0, out
     ok(sy.docker("rm", first, middle, last))
+
+
+def test_a_copy_cut_by_a_vm_restart_loads_nothing_and_the_create_says_why(sy, images):
+    """The image's VM restarts while its save streams out: the create fails
+    naming the copy, and the target VM holds no part of the image."""
+    import signal
+    import threading
+    import time
+    big, src = "local/%s:1" % uid("big"), uid("bigsrc")
+    # Incompressible, so the save takes long enough to be cut.
+    ok(sy.docker("run", "--name", src, "--platform", "linux/amd64", images.amd64, "sh", "-c",
+                 "head -c 300000000 /dev/urandom > /big", timeout=300))
+    ok(sy.docker("commit", src, big))
+    ok(sy.docker("rm", src))
+    pod = uid("pod")
+    ok(sy.ctl("group", "pin", "pod:" + pod, "vz"))
+    log = os.path.join(sy.state_dir, "logs", "scheduler.log")
+    with open(log, errors="replace") as f:
+        f.seek(0, os.SEEK_END)
+        log_start = f.tell()
+    result = {}
+    create = threading.Thread(target=lambda: result.update(r=sy.docker(
+        "create", "--label", "io.kubernetes.pod.uid=" + pod, big, "true", timeout=300)))
+    create.start()
+    deadline = time.time() + 60
+    started = False
+    while time.time() < deadline and not started:
+        with open(log, errors="replace") as f:
+            f.seek(log_start)
+            started = "image=%s arch=amd64 copy backend=hv -> backend=vz" % big in f.read()
+        time.sleep(0.02)
+    assert started, "the copy never started"
+    with open(os.path.join(sy.state_dir, "vms", "hv", "vm.json")) as f:
+        os.kill(json.load(f)["agent_pid"], signal.SIGKILL)  # hv restarts mid-save
+    create.join(300)
+    r = result["r"]
+    assert r.returncode != 0
+    assert "copying image %s from backend hv to backend vz failed" % big in r.stderr, r.stderr
+    guest = dict(os.environ, DOCKER_HOST="unix://" + sy.guest_socket("vz"))
+    assert subprocess.run([DOCKER, "image", "inspect", big], env=guest, capture_output=True).returncode != 0
+    # hv is back with its image; the next create copies it whole.
+    deadline = time.time() + 120
+    while time.time() < deadline and sy.docker("image", "inspect", big).returncode != 0:
+        time.sleep(0.5)
+    made = ok(sy.docker("create", "--label", "io.kubernetes.pod.uid=" + pod, big, "true", timeout=300)).strip()
+    assert backend_of(sy, made) == "vz"
+    ok(sy.docker("rm", made))
+    ok(sy.docker("rmi", big))

@@ -7,31 +7,19 @@ import ipaddress
 import json
 import os
 import subprocess
-import uuid
 
 import pytest
 
+from harness import backend_of, ok, uid
+
 ARM64 = "linux/arm64"  # translated: runs on vz
 NATIVE = "linux/amd64"  # runs on hv
-
-
-def uid(prefix):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
-
-
-def ok(r):
-    assert r.returncode == 0, "rc=%d\nstdout=%s\nstderr=%s" % (r.returncode, r.stdout, r.stderr)
-    return r.stdout
 
 
 def guest(sy, backend, *args):
     env = dict(os.environ, DOCKER_HOST="unix://" + sy.guest_socket(backend))
     env.pop("DOCKER_CONTEXT", None)
     return subprocess.run(["docker", *args], capture_output=True, text=True, env=env, timeout=60)
-
-
-def backend_of(sy, ref):
-    return ok(sy.docker("inspect", "--format", '{{index .Config.Labels "io.switchyard.backend"}}', ref)).strip()
 
 
 def names(sy, *args):

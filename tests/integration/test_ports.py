@@ -14,20 +14,11 @@ import uuid
 
 import pytest
 
-from harness import wait_for
+from harness import backend_of, ok, uid, wait_for
 
 ARM64 = "linux/arm64"  # translated: runs on vz
 NATIVE = "linux/amd64"  # runs on hv
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def uid(prefix):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
-
-
-def ok(r):
-    assert r.returncode == 0, "rc=%d\nstdout=%s\nstderr=%s" % (r.returncode, r.stdout, r.stderr)
-    return r.stdout
 
 
 def free_port(kind=socket.SOCK_STREAM):
@@ -96,10 +87,6 @@ def vm_pid(sy, backend):
 
 def started_at(sy, ref):
     return ok(sy.docker("inspect", "--format", "{{.State.Status}} {{.State.StartedAt}}", ref)).strip()
-
-
-def backend_of(sy, ref):
-    return ok(sy.docker("inspect", "--format", '{{index .Config.Labels "io.switchyard.backend"}}', ref)).strip()
 
 
 @pytest.fixture(scope="module", autouse=True)

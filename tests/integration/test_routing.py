@@ -10,19 +10,10 @@ import uuid
 
 import pytest
 
-from harness import ServiceSet, http
+from harness import ServiceSet, http, ok, uid
 
 ARM64 = "linux/arm64"
 NATIVE = "linux/amd64"
-
-
-def uid(prefix):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
-
-
-def ok(r):
-    assert r.returncode == 0, "rc=%d\nstdout=%s\nstderr=%s" % (r.returncode, r.stdout, r.stderr)
-    return r.stdout
 
 
 def labels_of(sy, ref):
