@@ -101,7 +101,10 @@ std::string EncodeDockerdRequestHead(const EngineRequestHead& head) {
   } else {
     absl::StrAppend(&out, "Transfer-Encoding: chunked\r\n");
   }
-  if (head.upgrade()) absl::StrAppend(&out, "Connection: Upgrade\r\nUpgrade: tcp\r\n");
+  if (head.upgrade()) {
+    absl::StrAppend(&out, "Connection: Upgrade\r\nUpgrade: ",
+                    head.upgrade_protocol().empty() ? "tcp" : head.upgrade_protocol(), "\r\n");
+  }
   absl::StrAppend(&out, "\r\n");
   return out;
 }

@@ -41,7 +41,7 @@ bool IsHopByHop(absl::string_view name) {
 }
 
 std::string EncodeResponseHead(int status, const HeaderList& headers, BodyFraming framing,
-                               size_t content_length) {
+                               size_t content_length, absl::string_view upgrade_protocol) {
   std::string out = absl::StrCat("HTTP/1.1 ", status, " ", ReasonPhrase(status), "\r\n");
   for (const auto& [name, value] : headers) {
     if (IsHopByHop(name)) continue;
@@ -55,7 +55,7 @@ std::string EncodeResponseHead(int status, const HeaderList& headers, BodyFramin
       absl::StrAppend(&out, "Transfer-Encoding: chunked\r\n");
       break;
     case BodyFraming::kRaw:
-      if (status == 101) absl::StrAppend(&out, "Connection: Upgrade\r\nUpgrade: tcp\r\n");
+      if (status == 101) absl::StrAppend(&out, "Connection: Upgrade\r\nUpgrade: ", upgrade_protocol, "\r\n");
       break;
   }
   absl::StrAppend(&out, "\r\n");

@@ -23,9 +23,10 @@ enum class BodyFraming {
   kRaw,            // hijacked or until close: no framing header
 };
 
-// "HTTP/1.1 200 OK\r\n…\r\n\r\n", with the framing header for `framing`.
+// "HTTP/1.1 200 OK\r\n…\r\n\r\n", with the framing header for `framing`. A
+// raw 101 names the protocol the connection was upgraded to.
 std::string EncodeResponseHead(int status, const HeaderList& headers, BodyFraming framing,
-                               size_t content_length = 0);
+                               size_t content_length = 0, absl::string_view upgrade_protocol = "tcp");
 
 // One HTTP/1.1 chunk ("1a\r\n…\r\n"); empty data is not allowed (it would end the body).
 std::string EncodeChunk(absl::string_view data);

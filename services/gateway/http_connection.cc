@@ -51,6 +51,7 @@ bool HttpConnection::ReadRequest(Request& request) {
         absl::StrContains(absl::AsciiStrToLower(std::string(field.value())), "upgrade")) {
       request.upgrade = true;
     }
+    if (absl::EqualsIgnoreCase(name, "upgrade")) request.upgrade_protocol = std::string(field.value());
     if (http::IsHopByHop(name)) continue;
     request.headers.emplace_back(name, std::string(field.value()));
   }

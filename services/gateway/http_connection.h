@@ -23,6 +23,7 @@ struct Request {
   http::HeaderList headers;  // end-to-end headers only
   int64_t content_length = 0;  // -1: chunked
   bool upgrade = false;        // Connection: Upgrade
+  std::string upgrade_protocol;  // its Upgrade header: "tcp", "h2c"
   bool keep_alive = true;
 };
 

@@ -16,10 +16,11 @@ using ForwardStream = grpc::ClientReaderWriterInterface<EngineFrame, EngineFrame
 // After the engine upgraded the connection: raw bytes both ways. The client's
 // half-close (no stdin) is passed on, and output keeps flowing after it.
 void PumpHijacked(HttpConnection& conn, grpc::ClientContext& context, ForwardStream& stream,
-                  const EngineFrame& head) {
+                  const EngineFrame& head, absl::string_view upgrade_protocol) {
   http::HeaderList headers;
   for (const auto& h : head.response().headers()) headers.emplace_back(h.name(), h.value());
-  conn.WriteRaw(http::EncodeResponseHead(head.response().status(), headers, http::BodyFraming::kRaw));
+  conn.WriteRaw(http::EncodeResponseHead(head.response().status(), headers, http::BodyFraming::kRaw, 0,
+                                         upgrade_protocol.empty() ? "tcp" : upgrade_protocol));
   std::string early = conn.TakeBuffered();
   std::thread input([&] {
     EngineFrame frame;
@@ -63,6 +64,7 @@ bool Forward(HttpConnection& conn, const Request& request, SchedulerStub& schedu
   head->set_target(request.target);
   head->set_content_length(request.content_length);
   head->set_upgrade(request.upgrade);
+  head->set_upgrade_protocol(request.upgrade_protocol);
   for (const auto& [name, value] : request.headers) {
     auto* h = head->add_headers();
     h->set_name(name);
@@ -89,7 +91,7 @@ bool Forward(HttpConnection& conn, const Request& request, SchedulerStub& schedu
     return true;
   }
   if (response.response().hijacked()) {
-    PumpHijacked(conn, context, *stream, response);
+    PumpHijacked(conn, context, *stream, response, request.upgrade_protocol);
     grpc::Status status = stream->Finish();
     if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
       spdlog::debug("hijacked {} ended: {}", request.target, status.error_message());

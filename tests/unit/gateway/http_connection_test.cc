@@ -140,6 +140,16 @@ TEST_CASE("a head over 1 MiB gets Go's 431 and no request", "[gateway][unit]") {
 
 namespace switchyard::gateway {
 
+TEST_CASE("the protocol a client upgrades to is kept (h2c for BuildKit)", "[gateway][unit]") {
+  Pair p;
+  p.Send("POST /v1.41/session HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n"
+         "X-Docker-Expose-Session-Uuid: abc\r\n\r\n");
+  Request r;
+  REQUIRE(p.server->ReadRequest(r));
+  CHECK(r.upgrade);
+  CHECK(r.upgrade_protocol == "h2c");
+}
+
 TEST_CASE("an answer to HEAD has its length and no body, as dockerd's", "[gateway][unit]") {
   Pair p;
   p.Send("HEAD /v1.41/version HTTP/1.1\r\nHost: d\r\n\r\n");

@@ -21,6 +21,11 @@ TEST_CASE("an upgraded attach answers 101 UPGRADED like dockerd", "[http][unit]"
         "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
 }
 
+TEST_CASE("a BuildKit session's upgrade names h2c back", "[http][unit]") {
+  CHECK(EncodeResponseHead(101, {}, BodyFraming::kRaw, 0, "h2c") ==
+        "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+}
+
 TEST_CASE("chunks are hex-length framed", "[http][unit]") {
   CHECK(EncodeChunk("hello") == "5\r\nhello\r\n");
   CHECK(EncodeChunk(std::string(26, 'x')) == "1a\r\n" + std::string(26, 'x') + "\r\n");
