@@ -110,7 +110,12 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteForward(const std::string& meth
       return RoutePull(route, t);
     case Routing::kPlacedBuild: {
       std::string platform = http::QueryValue(t.query, "platform").value_or("");
-      if (platform.empty()) return route;
+      // BuildKit (version=2) meets its session in the native VM; a classic
+      // build without a platform goes where its FROM images run.
+      if (platform.empty()) {
+        route.spool_for_build = entry.handler == "Build" && http::QueryValue(t.query, "version") != "2";
+        return route;
+      }
       absl::StatusOr<placement::Decision> placed = placer_.PlacePull(platform, "");
       if (!placed.ok()) return placed.status();
       route.backend = Backend(placed->backend);

@@ -5,43 +5,19 @@
 #include <vector>
 
 #include "libs/placement/platform.h"
+#include "services/scheduler/tar_members.h"
 
 namespace switchyard::scheduler {
 namespace {
 
-constexpr size_t kBlock = 512;
 constexpr size_t kMaxJson = 4 << 20;  // manifest and configs are small; layers are skipped
-
-size_t OctalSize(const char* field, size_t n) {
-  size_t size = 0;
-  for (size_t i = 0; i < n && field[i] >= '0' && field[i] <= '7'; ++i) size = size * 8 + (field[i] - '0');
-  return size;
-}
 
 }  // namespace
 
 absl::StatusOr<std::string> ArchiveArch(std::FILE* archive) {
-  std::rewind(archive);
-  std::map<std::string, std::string> json_files;
-  char header[kBlock];
-  while (std::fread(header, 1, kBlock, archive) == kBlock) {
-    if (header[0] == '\0') break;  // end-of-archive blocks
-    std::string name(header, strnlen(header, 100));
-    const std::string prefix(header + 345, strnlen(header + 345, 155));  // ustar
-    if (!prefix.empty()) name = prefix + "/" + name;
-    const size_t size = OctalSize(header + 124, 12);
-    const size_t padded = (size + kBlock - 1) / kBlock * kBlock;
-    const bool wanted = header[156] != '5' && size <= kMaxJson && name.size() > 5 &&
-                        name.compare(name.size() - 5, 5, ".json") == 0;
-    if (wanted) {
-      std::string body(padded, '\0');
-      if (std::fread(body.data(), 1, padded, archive) != padded) break;
-      body.resize(size);
-      json_files[name] = std::move(body);
-    } else if (std::fseek(archive, static_cast<long>(padded), SEEK_CUR) != 0) {
-      break;
-    }
-  }
+  std::map<std::string, std::string> json_files = ReadTarMembers(archive, [](const std::string& name, size_t size) {
+    return size <= kMaxJson && name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0;
+  });
   auto manifest = json_files.find("manifest.json");
   if (manifest == json_files.end()) return absl::NotFoundError("the archive has no manifest.json");
   nlohmann::json m = nlohmann::json::parse(manifest->second, nullptr, false);

@@ -160,6 +160,23 @@ absl::StatusOr<Decision> Placer::PlacePull(const std::string& platform, const st
   return placement::Route(settings_.routing, needs, hv, vz);
 }
 
+absl::StatusOr<Decision> Placer::PlaceBuild(const std::vector<BuildBase>& bases) {
+  auto [hv, vz] = views_->Get();
+  std::vector<Decision> stages;
+  for (const BuildBase& base : bases) {
+    if (base.image.empty() && base.platform.empty()) continue;  // scratch, or an earlier stage
+    absl::StatusOr<Decision> d = Alone(base.platform, base.image, hv, vz);
+    if (!d.ok()) return d.status();
+    d->rule = absl::StrCat("FROM ", base.image.empty() ? "scratch" : base.image, ": ", d->rule);
+    stages.push_back(*d);
+  }
+  if (stages.empty()) return Alone(settings_.routing.native_arch, "", hv, vz);
+  absl::StatusOr<Decision> whole =
+      placement::PlaceWholeGroup(settings_.routing, "build", stages, hv, vz, /*allow_mixed=*/false);
+  if (!whole.ok()) return whole.status();
+  return whole->backend.empty() ? stages.front() : *whole;
+}
+
 absl::StatusOr<Decision> Placer::PlaceArch(const std::string& arch) {
   auto [hv, vz] = views_->Get();
   return placement::Route(settings_.routing, {"", {arch}}, hv, vz);

@@ -55,6 +55,13 @@ class Placer {
                                        const std::optional<ResourcePin>& pin = std::nullopt);
   // The backend an image pull lands in.
   absl::StatusOr<placement::Decision> PlacePull(const std::string& platform, const std::string& image);
+  // The backend a classic build runs in: every stage's base image (with its
+  // --platform) placed as one group, as a Compose project's services are.
+  struct BuildBase {
+    std::string platform;
+    std::string image;
+  };
+  absl::StatusOr<placement::Decision> PlaceBuild(const std::vector<BuildBase>& bases);
   // The backend an image of `arch` (from a loaded archive) lands in.
   absl::StatusOr<placement::Decision> PlaceArch(const std::string& arch);
 

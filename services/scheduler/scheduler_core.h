@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,6 +47,9 @@ struct ForwardRoute {
   bool handle_whole = false;
   // An image archive: read whole, then sent to the VM its architecture picks.
   bool spool_for_arch = false;
+  // A classic build's context: read whole, then sent to the VM its
+  // Dockerfile's FROM images pick (PlaceBuild).
+  bool spool_for_build = false;
 };
 
 // Every decision of the scheduler over its backends: placement, name and
@@ -73,6 +77,9 @@ class SchedulerCore {
                                            const std::string& body);
 
   absl::StatusOr<resolve::Resolution> ResolveContainer(const std::string& ref);
+  // The backend a classic build runs in, from its spooled context's
+  // Dockerfile and the build's query (build_placement.cc).
+  absl::StatusOr<BackendClient*> PlaceBuild(std::FILE* build_context, const std::string& query);
   // The backend an image archive of `arch` loads into ("" when unknown: native).
   absl::StatusOr<BackendClient*> PlaceLoad(const std::string& arch);
   // The registry's record of a container, named by id, name or prefix.

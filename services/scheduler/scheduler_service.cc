@@ -167,7 +167,17 @@ grpc::Status SchedulerService::Forward(grpc::ServerContext* context,
 
   EngineFrame rewritten = first;
   rewritten.mutable_request()->set_target(route->target);
-  if (route->spool_for_arch) return LoadByArch(*context, *stream, rewritten);
+  if (route->spool_for_arch) {
+    return SpoolAndPlace(*context, *stream, rewritten, [&](std::FILE* archive) {
+      absl::StatusOr<std::string> arch = ArchiveArch(archive);
+      return core_.PlaceLoad(arch.ok() ? *arch : "");
+    });
+  }
+  if (route->spool_for_build) {
+    const std::string query = http::ParseTarget(route->target).query;
+    return SpoolAndPlace(*context, *stream, rewritten,
+                         [&](std::FILE* build_context) { return core_.PlaceBuild(build_context, query); });
+  }
   if (route->handle_whole) {
     std::string body;
     EngineFrame frame;
@@ -185,23 +195,22 @@ grpc::Status SchedulerService::Forward(grpc::ServerContext* context,
   return rpc::ToGrpc(NameBackendFailure(route->backend->name(), rpc::FromGrpc(relayed)));
 }
 
-grpc::Status SchedulerService::LoadByArch(grpc::ServerContext& context,
-                                          grpc::ServerReaderWriter<EngineFrame, EngineFrame>& stream,
-                                          const EngineFrame& head) {
-  // The archive must be read before it can be placed: spool it (it may be
-  // large), read its architecture, then send it where it will run.
+grpc::Status SchedulerService::SpoolAndPlace(grpc::ServerContext& context, ForwardStream& stream,
+                                             const EngineFrame& head,
+                                             const std::function<absl::StatusOr<BackendClient*>(std::FILE*)>& place) {
+  // Spooled to a file: an archive or a context may be large.
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> spool(std::tmpfile(), &std::fclose);
-  if (!spool) return grpc::Status(grpc::StatusCode::INTERNAL, "cannot spool the image archive");
+  if (!spool) return grpc::Status(grpc::StatusCode::INTERNAL, "cannot spool the request body");
   EngineFrame frame;
   while (stream.Read(&frame)) {
     if (frame.has_data() && std::fwrite(frame.data().data(), 1, frame.data().size(), spool.get()) != frame.data().size()) {
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "cannot spool the image archive: disk full");
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "cannot spool the request body: disk full");
     }
   }
   std::fflush(spool.get());
-  absl::StatusOr<std::string> arch = ArchiveArch(spool.get());
-  absl::StatusOr<BackendClient*> backend = core_.PlaceLoad(arch.ok() ? *arch : "");
+  absl::StatusOr<BackendClient*> backend = place(spool.get());
   if (!backend.ok()) return rpc::ToGrpc(backend.status());
+  std::fseek(spool.get(), 0, SEEK_END);
 
   grpc::ClientContext down_ctx;
   down_ctx.set_deadline(context.deadline());

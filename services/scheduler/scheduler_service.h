@@ -1,5 +1,8 @@
 #pragma once
 
+#include <cstdio>
+#include <functional>
+
 #include "services/scheduler/scheduler_core.h"
 #include "switchyard/scheduler/v1/scheduler.grpc.pb.h"
 
@@ -28,9 +31,11 @@ class SchedulerService final : public switchyard::scheduler::v1::Scheduler::Serv
   grpc::Status ListGroups(grpc::ServerContext*, const v1::ListGroupsRequest*, v1::ListGroupsResponse*) override;
 
  private:
-  grpc::Status LoadByArch(grpc::ServerContext& context,
-                          grpc::ServerReaderWriter<types::v1::EngineFrame, types::v1::EngineFrame>& stream,
-                          const types::v1::EngineFrame& head);
+  using ForwardStream = grpc::ServerReaderWriter<types::v1::EngineFrame, types::v1::EngineFrame>;
+  // A body that must be read before it can be placed (an image archive, a
+  // build context): spooled whole, placed by `place`, then sent there.
+  grpc::Status SpoolAndPlace(grpc::ServerContext& context, ForwardStream& stream, const types::v1::EngineFrame& head,
+                             const std::function<absl::StatusOr<BackendClient*>(std::FILE*)>& place);
 
   SchedulerCore& core_;
 };

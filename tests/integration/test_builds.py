@@ -76,3 +76,22 @@ def test_a_malformed_dockerfile_is_the_builders_error(sy, tmp_path):
                            capture_output=True, text=True, timeout=120)
         assert r.returncode != 0
         assert "unknown instruction: FROMM" in (r.stdout + r.stderr), (buildkit, r.stderr)
+
+
+def test_classic_build_goes_where_its_from_images_run(sy, images, tmp_path):
+    """No platform: an arm64-only FROM puts the build in vz; a multi-stage
+    build whose stages start from native and arm64-only images too."""
+    (tmp_path / "Dockerfile.multi").write_text(
+        "ARG ARMBASE\n"
+        "FROM %s AS tools\nRUN echo tools > /t\n"
+        "FROM ${ARMBASE}\nCOPY --from=tools /t /t\nRUN uname -m > /arch\nCMD [\"cat\", \"/arch\"]\n" % images.multi)
+    for args, tag in ((["-f", str(tmp_path / "Dockerfile.multi"), "--build-arg", "ARMBASE=" + images.arm64], uid("multi") + ":1"),
+                      ([], uid("armfrom") + ":1")):
+        if not args:
+            context(tmp_path, images.arm64)
+        r = subprocess.run([DOCKER, "build", *args, "-t", tag, str(tmp_path)], env=build_env(sy, False),
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert in_vm(sy, "vz", tag) and not in_vm(sy, "hv", tag), tag
+        assert ok(sy.docker("run", "--rm", tag)).strip() == "aarch64"
+        ok(sy.docker("rmi", tag))
