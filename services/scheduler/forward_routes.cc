@@ -67,7 +67,7 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteForward(const std::string& meth
       return absl::InternalError(absl::StrCat(entry.handler, " is answered by its own scheduler call"));
     case Routing::kEitherEngine:
     case Routing::kNativeOnly:
-    case Routing::kBuildSession:  // sessions and builds meet in the native VM until builds are placed by FROM
+    case Routing::kBuildSession:  // BuildKit's session and gRPC: in the native VM, with BuildKit's builds
       return route;
     case Routing::kSharedResource:
     case Routing::kFanOutMerge:
@@ -113,7 +113,7 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteForward(const std::string& meth
       // BuildKit (version=2) meets its session in the native VM; a classic
       // build without a platform goes where its FROM images run.
       if (platform.empty()) {
-        route.spool_for_build = entry.handler == "Build" && http::QueryValue(t.query, "version") != "2";
+        route.spool_for_build = http::QueryValue(t.query, "version") != "2";
         return route;
       }
       absl::StatusOr<placement::Decision> placed = placer_.PlacePull(platform, "");

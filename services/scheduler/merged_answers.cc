@@ -27,17 +27,16 @@ absl::StatusOr<std::vector<json>> Bodies(const BackendReplies& replies, std::opt
   return bodies;
 }
 
-// Appends `from[key]`'s rows to `into[key]`; rows whose `id_key` was seen
-// already are one row. A key every answer left null stays null.
-void JoinRows(json& into, const json& from, const char* key, const char* id_key, std::set<std::string>& seen) {
+// Appends `from[key]`'s rows to `into[key]`, each once: by `id_key` (the
+// same image in both VMs is one row) or, without one, by the whole row (a
+// prune's {"Deleted": …}). A key every answer left null stays null.
+void JoinRows(json& into, const json& from, const std::string& key, const char* id_key, std::set<std::string>& seen) {
   auto it = from.find(key);
   if (it == from.end() || !it->is_array()) return;
   if (!into[key].is_array()) into[key] = json::array();
   for (const json& row : *it) {
-    if (id_key != nullptr && row.is_object() && row.contains(id_key) && row[id_key].is_string() &&
-        !seen.insert(row[id_key].get<std::string>()).second) {
-      continue;
-    }
+    const bool by_id = id_key != nullptr && row.is_object() && row.contains(id_key) && row[id_key].is_string();
+    if (!seen.insert(by_id ? row[id_key].get<std::string>() : row.dump()).second) continue;
     into[key].push_back(row);
   }
 }
@@ -57,17 +56,9 @@ absl::StatusOr<EngineReply> MergePrune(const BackendReplies& replies, absl::stri
   if (refused.has_value()) return *refused;
   const std::string key(deleted_key);
   json merged = {{key, nullptr}};
-  std::set<std::string> unused;
+  std::set<std::string> seen;
   for (const json& body : *bodies) {
-    // Image rows are objects ({"Untagged": …}, {"Deleted": …}): a row both
-    // VMs report is listed once.
-    auto it = body.find(key);
-    if (it != body.end() && it->is_array()) {
-      if (!merged[key].is_array()) merged[key] = json::array();
-      for (const json& row : *it) {
-        if (std::find(merged[key].begin(), merged[key].end(), row) == merged[key].end()) merged[key].push_back(row);
-      }
-    }
+    JoinRows(merged, body, key, nullptr, seen);
     Sum(merged, body, "SpaceReclaimed");
   }
   return JsonReply(200, merged);
