@@ -56,6 +56,13 @@ absl::StatusOr<BackendClient*> SchedulerCore::PlaceBuild(std::FILE* build_contex
   BackendClient* backend = Backend(placed->backend);
   if (backend == nullptr) return absl::UnavailableError(absl::StrCat("backend ", placed->backend, " is not configured"));
   spdlog::info("build FROM {} backend={} ({})", absl::StrJoin(named, ","), backend->name(), placed->rule);
+  // A base image that only the other VM holds (built or loaded there)
+  // follows the build, as it follows a container.
+  for (const build::BaseImage& b : *bases) {
+    if (b.image.empty() || Holds(*backend, b.image)) continue;
+    absl::StatusOr<bool> copied = BringImage(b.image, b.platform, *backend, absl::StrCat("a build on ", backend->name()));
+    if (!copied.ok()) return copied.status();
+  }
   return backend;
 }
 

@@ -95,3 +95,21 @@ def test_classic_build_goes_where_its_from_images_run(sy, images, tmp_path):
         assert in_vm(sy, "vz", tag) and not in_vm(sy, "hv", tag), tag
         assert ok(sy.docker("run", "--rm", tag)).strip() == "aarch64"
         ok(sy.docker("rmi", tag))
+
+
+def test_a_build_from_an_image_only_the_other_vm_holds_copies_it_first(sy, images, tmp_path):
+    """An amd64 image committed in vz: a classic build FROM it runs natively
+    in hv, which gets a copy of the image before the build."""
+    pod, src, base, tag = uid("pod"), uid("src"), "local/%s:1" % uid("base"), uid("onbase") + ":1"
+    ok(sy.ctl("group", "pin", "pod:" + pod, "vz"))
+    ok(sy.docker("create", "--name", src, "--label", "io.kubernetes.pod.uid=" + pod, "--platform", "linux/amd64",
+                 images.multi, "true"))
+    ok(sy.docker("commit", src, base))
+    ok(sy.docker("rm", src))
+    assert in_vm(sy, "vz", base) and not in_vm(sy, "hv", base)
+    r = subprocess.run([DOCKER, "build", "-t", tag, context(tmp_path, base)], env=build_env(sy, False),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert in_vm(sy, "hv", tag) and in_vm(sy, "hv", base)
+    assert ok(sy.docker("run", "--rm", tag)).strip() == "x86_64"
+    ok(sy.docker("rmi", tag, base))
