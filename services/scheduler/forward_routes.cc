@@ -110,16 +110,27 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteForward(const std::string& meth
       return RoutePull(route, t);
     case Routing::kPlacedBuild: {
       std::string platform = http::QueryValue(t.query, "platform").value_or("");
-      // BuildKit (version=2) meets its session in the native VM; a classic
-      // build without a platform goes where its FROM images run.
+      const bool buildkit = http::QueryValue(t.query, "version") == "2";
+      // A classic build without a platform goes where its FROM images run.
+      // BuildKit's Dockerfile comes through its session, out of our sight:
+      // without a platform it runs in the native VM.
       if (platform.empty()) {
-        route.spool_for_build = http::QueryValue(t.query, "version") != "2";
-        return route;
+        route.spool_for_build = !buildkit;
+      } else {
+        absl::StatusOr<placement::Decision> placed = placer_.PlacePull(platform, "");
+        if (!placed.ok()) return placed.status();
+        route.backend = Backend(placed->backend);
+        spdlog::info("build platform={} backend={} ({})", platform, placed->backend, placed->rule);
       }
-      absl::StatusOr<placement::Decision> placed = placer_.PlacePull(platform, "");
-      if (!placed.ok()) return placed.status();
-      route.backend = Backend(placed->backend);
-      spdlog::info("build platform={} backend={} ({})", platform, placed->backend, placed->rule);
+      // Its session goes to the same engine (BuildSessions).
+      if (std::optional<std::string> session = http::QueryValue(t.query, "session"); buildkit && session) {
+        const std::string wanted = route.backend->name();
+        route.backend = Backend(build_sessions_.Claim(*session, wanted));
+        if (route.backend->name() != wanted) {
+          spdlog::warn("build session={} runs on backend={}, where its session went, not {}", *session,
+                       route.backend->name(), wanted);
+        }
+      }
       return route;
     }
   }

@@ -17,6 +17,7 @@
 #include "libs/resolve/container_resolver.h"
 #include "services/scheduler/backend_client.h"
 #include "services/scheduler/backend_views.h"
+#include "services/scheduler/build_sessions.h"
 #include "services/scheduler/image_copier.h"
 #include "services/scheduler/image_platforms.h"
 #include "services/scheduler/order_filters.h"
@@ -92,6 +93,7 @@ class SchedulerCore {
   absl::Status Reconcile();
 
   const std::vector<std::unique_ptr<BackendClient>>& backends() const { return backends_; }
+  BuildSessions& build_sessions() { return build_sessions_; }
   PortKeeper& ports() { return *ports_; }
   BackendClient* Backend(const std::string& name) const;
 
@@ -134,6 +136,7 @@ class SchedulerCore {
   ImageRecords image_records_;
   ImageWants image_wants_;
   ImageCopier image_copier_;
+  BuildSessions build_sessions_;
   std::unique_ptr<PortKeeper> ports_;
   // Serializes name checks with the create or rename that takes the name,
   // so two VMs never both accept one name.

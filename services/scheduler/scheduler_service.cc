@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/http/api_target.h"
@@ -21,6 +22,11 @@ namespace switchyard::scheduler {
 namespace {
 
 using types::v1::DockerReply;
+
+// How long a BuildKit session waits for a /build to name it before it goes
+// to the native VM (buildx's solves come over /grpc there). The 20.10 CLI
+// sends its build within milliseconds of the session's upgrade.
+constexpr absl::Duration kSessionGrace = absl::Seconds(1);
 using types::v1::EngineFrame;
 
 grpc::Status ToReply(const absl::StatusOr<EngineReply>& result, DockerReply* reply) {
@@ -165,6 +171,18 @@ grpc::Status SchedulerService::Forward(grpc::ServerContext* context,
   if (!route.ok()) return rpc::ToGrpc(route.status());
   if (route->backend == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no backend for request");
 
+  if (route->entry->handler == "Session") {
+    // A session waits for the build that names it, then goes to its engine.
+    std::string id;
+    for (const auto& h : head.headers()) {
+      if (absl::EqualsIgnoreCase(h.name(), "X-Docker-Expose-Session-Uuid")) id = h.value();
+    }
+    if (!id.empty()) {
+      const std::string backend = core_.build_sessions().Await(id, kSessionGrace, route->backend->name());
+      route->backend = core_.Backend(backend);
+      spdlog::info("session={} backend={}", id, backend);
+    }
+  }
   EngineFrame rewritten = first;
   rewritten.mutable_request()->set_target(route->target);
   if (route->spool_for_arch) {

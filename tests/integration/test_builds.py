@@ -102,8 +102,9 @@ def test_a_build_from_an_image_only_the_other_vm_holds_copies_it_first(sy, image
     in hv, which gets a copy of the image before the build."""
     pod, src, base, tag = uid("pod"), uid("src"), "local/%s:1" % uid("base"), uid("onbase") + ":1"
     ok(sy.ctl("group", "pin", "pod:" + pod, "vz"))
+    # An amd64-only image: vz may hold the multi-arch tag as its arm64 variant.
     ok(sy.docker("create", "--name", src, "--label", "io.kubernetes.pod.uid=" + pod, "--platform", "linux/amd64",
-                 images.multi, "true"))
+                 images.amd64, "true"))
     ok(sy.docker("commit", src, base))
     ok(sy.docker("rm", src))
     assert in_vm(sy, "vz", base) and not in_vm(sy, "hv", base)
@@ -113,3 +114,15 @@ def test_a_build_from_an_image_only_the_other_vm_holds_copies_it_first(sy, image
     assert in_vm(sy, "hv", tag) and in_vm(sy, "hv", base)
     assert ok(sy.docker("run", "--rm", tag)).strip() == "x86_64"
     ok(sy.docker("rmi", tag, base))
+
+
+def test_buildkit_build_for_a_foreign_platform_runs_in_vz_with_its_session(sy, images, tmp_path):
+    """The 20.10 CLI opens /session before /build?version=2&platform=…: the
+    session waits for its build and follows it to vz."""
+    tag = uid("bkarm") + ":1"
+    r = subprocess.run([DOCKER_2010, "build", "--platform", "linux/arm64", "-t", tag, context(tmp_path, images.multi)],
+                       env=build_env(sy, True), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert in_vm(sy, "vz", tag) and not in_vm(sy, "hv", tag)
+    assert ok(sy.docker("run", "--rm", "--platform", "linux/arm64", tag)).strip() == "aarch64"
+    ok(sy.docker("rmi", tag))

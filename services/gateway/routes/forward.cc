@@ -16,11 +16,13 @@ using ForwardStream = grpc::ClientReaderWriterInterface<EngineFrame, EngineFrame
 // After the engine upgraded the connection: raw bytes both ways. The client's
 // half-close (no stdin) is passed on, and output keeps flowing after it.
 void PumpHijacked(HttpConnection& conn, grpc::ClientContext& context, ForwardStream& stream,
-                  const EngineFrame& head, absl::string_view upgrade_protocol) {
+                  const EngineFrame& head, absl::string_view upgrade_protocol, bool head_written) {
   http::HeaderList headers;
   for (const auto& h : head.response().headers()) headers.emplace_back(h.name(), h.value());
-  conn.WriteRaw(http::EncodeResponseHead(head.response().status(), headers, http::BodyFraming::kRaw, 0,
-                                         upgrade_protocol.empty() ? "tcp" : upgrade_protocol));
+  if (!head_written) {
+    conn.WriteRaw(http::EncodeResponseHead(head.response().status(), headers, http::BodyFraming::kRaw, 0,
+                                           upgrade_protocol.empty() ? "tcp" : upgrade_protocol));
+  }
   std::string early = conn.TakeBuffered();
   std::thread input([&] {
     EngineFrame frame;
@@ -83,15 +85,27 @@ bool Forward(HttpConnection& conn, const Request& request, SchedulerStub& schedu
   }
   // An upgrade keeps the input open for the hijacked stream.
   if (!request.upgrade) stream->WritesDone();
+  // A BuildKit session waits in the scheduler for the build that names it,
+  // and the client sends that build only once its session is upgraded: the
+  // upgrade is answered here, before the engine is known.
+  const bool session = request.upgrade && request.api.path == "/session";
+  if (session) {
+    conn.WriteRaw(http::EncodeResponseHead(101, {}, http::BodyFraming::kRaw, 0, request.upgrade_protocol));
+  }
 
   EngineFrame response;
-  if (!stream->Read(&response) || !response.has_response()) {
+  if (!stream->Read(&response) || !response.has_response() || (session && !response.response().hijacked())) {
     if (request.upgrade) stream->WritesDone();
-    WriteGrpcError(conn, stream->Finish());
+    grpc::Status status = stream->Finish();
+    if (session) {  // upgraded already: no HTTP answer fits; the client sees its session close
+      spdlog::info("session {} closed: {}", request.target, status.error_message());
+      return false;
+    }
+    WriteGrpcError(conn, status);
     return true;
   }
   if (response.response().hijacked()) {
-    PumpHijacked(conn, context, *stream, response, request.upgrade_protocol);
+    PumpHijacked(conn, context, *stream, response, request.upgrade_protocol, session);
     grpc::Status status = stream->Finish();
     if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
       spdlog::debug("hijacked {} ended: {}", request.target, status.error_message());

@@ -1,0 +1,30 @@
+#include "services/scheduler/build_sessions.h"
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+namespace switchyard::scheduler {
+namespace {
+
+TEST_CASE("a session meets its build in either order; unclaimed, it goes native", "[scheduler][unit]") {
+  BuildSessions sessions;
+  // Build first: the session finds its backend at once.
+  CHECK(sessions.Claim("s1", "vz") == "vz");
+  CHECK(sessions.Await("s1", absl::ZeroDuration(), "hv") == "vz");
+
+  // Session first: it waits until the build claims it.
+  std::thread build([&] {
+    absl::SleepFor(absl::Milliseconds(50));
+    CHECK(sessions.Claim("s2", "vz") == "vz");
+  });
+  CHECK(sessions.Await("s2", absl::Seconds(10), "hv") == "vz");
+  build.join();
+
+  // No build within the grace (buildx solves over /grpc): the fallback, and
+  // a build that names it late follows it there.
+  CHECK(sessions.Await("s3", absl::Milliseconds(20), "hv") == "hv");
+  CHECK(sessions.Claim("s3", "vz") == "hv");
+}
+
+}  // namespace
+}  // namespace switchyard::scheduler
