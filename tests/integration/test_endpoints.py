@@ -137,7 +137,7 @@ def test_compose_v2_project_with_a_local_amd64_image_and_an_arm64_service_runs_o
     compose_file = tmp_path / "compose.yaml"
     compose_file.write_text(
         "services:\n"
-        "  arm:\n    image: %s\n    command: sleep 300\n"
+        "  arm:\n    image: %s\n    command: sleep 300\n    volumes: [\"data:/data\"]\n"
         "  app:\n    image: %s\n    command: sleep 300\n"
         "volumes:\n  data: {}\n" % (images.arm64, local))
     base = ["compose", "-f", str(compose_file), "-p", project]
@@ -149,11 +149,13 @@ def test_compose_v2_project_with_a_local_amd64_image_and_an_arm64_service_runs_o
         assert {backend_of(sy, n) for n in names} == {"vz"}
         app = [n for n in names if "app" in n][0]
         assert ok(sy.docker("exec", app, "uname", "-m")).strip() == "x86_64"
+        assert project + "_data" in ok(sy.docker("volume", "ls", "--format", "{{.Name}}")).split()
     finally:
         r = sy.docker(*base, "down", "-v", timeout=240)
     ok(r)
     assert ok(sy.docker("ps", "-a", "--filter", "label=com.docker.compose.project=" + project, "-q")) == ""
     assert project not in ok(sy.docker("network", "ls", "--format", "{{.Name}}"))
+    assert project + "_data" not in ok(sy.docker("volume", "ls", "--format", "{{.Name}}")).split()
     ok(sy.docker("rmi", local))
     assert sy.docker("image", "inspect", local).returncode != 0
 
