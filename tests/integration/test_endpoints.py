@@ -129,8 +129,12 @@ def test_compose_v2_project_with_a_local_amd64_image_and_an_arm64_service_runs_o
     the project goes to vz for its arm64 service; the image follows it."""
     project = uid("mixed")
     local = "local/%s:1" % uid("app")
-    ok(sy.docker("pull", "--platform", "linux/amd64", images.amd64))
-    ok(sy.docker("tag", images.amd64, local))
+    # Built locally in hv: a commit, so no other VM can hold it already.
+    src = uid("appsrc")
+    ok(sy.docker("create", "--name", src, "--platform", "linux/amd64", images.amd64, "true"))
+    assert backend_of(sy, src) == "hv"
+    ok(sy.docker("commit", src, local))
+    ok(sy.docker("rm", src))
     # Only hv holds it before the project starts.
     guest = dict(os.environ, DOCKER_HOST="unix://" + sy.guest_socket("vz"))
     assert subprocess.run([DOCKER, "image", "inspect", local], env=guest, capture_output=True).returncode != 0
