@@ -59,15 +59,15 @@ RouteTable::RouteTable() {
                       BuildRoutes, SessionRoutes, SwarmRoutes, PluginRoutes, DistributionRoutes}) {
     for (const RouteEntry& entry : router()) entries_.push_back(entry);
   }
+  for (const RouteEntry& entry : entries_) parts_.push_back(absl::StrSplit(entry.pattern.substr(1), '/'));
 }
 
 absl::StatusOr<RouteMatch> RouteTable::Match(absl::string_view method,
                                              const std::vector<std::string>& segments) const {
-  for (const RouteEntry& entry : entries_) {
-    if (entry.method != method) continue;
-    std::vector<absl::string_view> parts = absl::StrSplit(entry.pattern.substr(1), '/');
-    RouteMatch match{&entry, {}};
-    if (MatchFrom(parts, 0, segments, 0, match.params)) return match;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (entries_[i].method != method) continue;
+    RouteMatch match{&entries_[i], {}};
+    if (MatchFrom(parts_[i], 0, segments, 0, match.params)) return match;
   }
   return absl::NotFoundError(kPageNotFound);
 }
