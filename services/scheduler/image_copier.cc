@@ -19,14 +19,11 @@ absl::Status Interrupted(const std::string& image, BackendClient& from, BackendC
                                              to.name(), " failed: ", why));
 }
 
-// Sends a request head (and no body) down `stream`.
-void WriteHead(EngineStream& stream, const std::string& method, const std::string& target, int64_t length) {
+EngineFrame RequestHead(const std::string& method, const std::string& target) {
   EngineFrame frame;
-  auto* head = frame.mutable_request();
-  head->set_method(method);
-  head->set_target(target);
-  head->set_content_length(length);
-  stream.Write(frame);
+  frame.mutable_request()->set_method(method);
+  frame.mutable_request()->set_target(target);
+  return frame;
 }
 
 // The message of a failed docker load: its JSON lines carry "error".
@@ -43,6 +40,22 @@ std::string LoadError(const std::string& body) {
 }
 
 }  // namespace
+
+void SendSpool(EngineStream& stream, EngineFrame head, std::FILE* spool) {
+  std::fflush(spool);
+  std::fseek(spool, 0, SEEK_END);
+  head.mutable_request()->set_content_length(std::ftell(spool));
+  stream.Write(head);
+  std::rewind(spool);
+  std::string chunk(256 * 1024, '\0');
+  size_t n;
+  while ((n = std::fread(chunk.data(), 1, chunk.size(), spool)) > 0) {
+    EngineFrame data;
+    data.set_data(chunk.data(), n);
+    if (!stream.Write(data)) break;
+  }
+  stream.WritesDone();
+}
 
 bool Holds(BackendClient& backend, const std::string& image) {
   absl::StatusOr<EngineReply> reply = backend.Call("GET", absl::StrCat("/images/", http::UrlEncode(image), "/json"));
@@ -76,7 +89,7 @@ absl::Status ImageCopier::Transfer(BackendClient& from, BackendClient& to, const
   {
     grpc::ClientContext context;
     std::unique_ptr<EngineStream> save = from.OpenStream(context);
-    WriteHead(*save, "GET", absl::StrCat("/images/", http::UrlEncode(image), "/get"), 0);
+    save->Write(RequestHead("GET", absl::StrCat("/images/", http::UrlEncode(image), "/get")));
     save->WritesDone();
     EngineFrame frame;
     if (!save->Read(&frame) || !frame.has_response()) {
@@ -100,21 +113,9 @@ absl::Status ImageCopier::Transfer(BackendClient& from, BackendClient& to, const
     }
     if (!finished.ok()) return Interrupted(image, from, to, absl::StrCat("save ended early: ", finished.error_message()));
   }
-  std::fflush(spool.get());
-  const long size = std::ftell(spool.get());
-  std::rewind(spool.get());
-
   grpc::ClientContext context;
   std::unique_ptr<EngineStream> load = to.OpenStream(context);
-  WriteHead(*load, "POST", "/images/load?quiet=1", size);
-  std::string chunk(256 * 1024, '\0');
-  size_t n;
-  while ((n = std::fread(chunk.data(), 1, chunk.size(), spool.get())) > 0) {
-    EngineFrame data;
-    data.set_data(chunk.data(), n);
-    if (!load->Write(data)) break;
-  }
-  load->WritesDone();
+  SendSpool(*load, RequestHead("POST", "/images/load?quiet=1"), spool.get());
   EngineFrame frame;
   int status = 0;
   std::string body;
@@ -126,7 +127,8 @@ absl::Status ImageCopier::Transfer(BackendClient& from, BackendClient& to, const
   if (!finished.ok()) return Interrupted(image, from, to, absl::StrCat("load ended early: ", finished.error_message()));
   if (status != 200) return Interrupted(image, from, to, http::StatusFromDockerError(status, body).message());
   if (std::string error = LoadError(body); !error.empty()) return Interrupted(image, from, to, error);
-  spdlog::info("image={} copied from backend={} to backend={} ({} bytes, {} ms)", image, from.name(), to.name(), size,
+  spdlog::info("image={} copied from backend={} to backend={} ({} bytes, {} ms)", image, from.name(), to.name(),
+               std::ftell(spool.get()),
                absl::ToInt64Milliseconds(absl::Now() - started));
   return absl::OkStatus();
 }

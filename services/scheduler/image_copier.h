@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,11 @@ class ImageCopier {
   // "<to>|<image>" → the lock its copy holds.
   absl::flat_hash_map<std::string, std::shared_ptr<absl::Mutex>> in_flight_ ABSL_GUARDED_BY(mu_);
 };
+
+// Sends `head` with the spool's whole length as its content length, then
+// the spool from its start, and half-closes: a body read whole before it
+// could be placed (an image archive, a build context, a copy).
+void SendSpool(EngineStream& stream, EngineFrame head, std::FILE* spool);
 
 // Whether `backend` holds `image` (GET /images/<image>/json answers 200).
 bool Holds(BackendClient& backend, const std::string& image);

@@ -228,24 +228,11 @@ grpc::Status SchedulerService::SpoolAndPlace(grpc::ServerContext& context, Forwa
   std::fflush(spool.get());
   absl::StatusOr<BackendClient*> backend = place(spool.get());
   if (!backend.ok()) return rpc::ToGrpc(backend.status());
-  std::fseek(spool.get(), 0, SEEK_END);
 
   grpc::ClientContext down_ctx;
   down_ctx.set_deadline(context.deadline());
   auto down = (*backend)->OpenStream(down_ctx);
-  EngineFrame out_head = head;
-  const long size = std::ftell(spool.get());
-  out_head.mutable_request()->set_content_length(size);
-  down->Write(out_head);
-  std::rewind(spool.get());
-  std::string chunk(256 * 1024, '\0');
-  size_t n;
-  while ((n = std::fread(chunk.data(), 1, chunk.size(), spool.get())) > 0) {
-    EngineFrame data;
-    data.set_data(chunk.data(), n);
-    if (!down->Write(data)) break;
-  }
-  down->WritesDone();
+  SendSpool(*down, head, spool.get());
   while (down->Read(&frame)) {
     if (!stream.Write(frame)) {
       down_ctx.TryCancel();
