@@ -8,9 +8,14 @@
 
 namespace switchyard::relay {
 
+bool TakesPreface(const Frame& frame) {
+  return frame.has_response() && frame.response().status() == 200 && !frame.response().hijacked() &&
+         frame.response().content_length() < 0;
+}
+
 grpc::Status RelayEngineCall(grpc::ServerContext& up_ctx, ServerStream& up, const Frame& first,
                              grpc::ClientContext& down_ctx, ClientStream& down,
-                             absl::Duration half_close_grace) {
+                             absl::Duration half_close_grace, const std::string& preface) {
   // Signalled when the response ends, so the watcher below exits at once
   // instead of finishing a poll interval (that cost every call ~50 ms).
   absl::Notification response_done;
@@ -46,7 +51,13 @@ grpc::Status RelayEngineCall(grpc::ServerContext& up_ctx, ServerStream& up, cons
   Frame frame;
   while (down.Read(&frame)) {
     if (frame.has_response() && frame.response().hijacked()) hijacked = true;
-    if (!up.Write(frame)) {
+    bool written = up.Write(frame);
+    if (written && !preface.empty() && TakesPreface(frame)) {
+      Frame data;
+      data.set_data(preface);
+      written = up.Write(data);
+    }
+    if (!written) {
       down_ctx.TryCancel();
       break;
     }

@@ -21,8 +21,13 @@ using ClientStream = grpc::ClientReaderWriterInterface<Frame, Frame>;
 // stream outlives its client. Returns the next hop's final status, also when
 // the next hop fails before the caller has finished sending: the caller gets
 // `half_close_grace` to half-close before its call is cancelled.
+// `preface`, if any, is sent to the caller as the first body bytes of a
+// streamed 200 answer (a build's first progress line).
 grpc::Status RelayEngineCall(grpc::ServerContext& up_ctx, ServerStream& up, const Frame& first,
                              grpc::ClientContext& down_ctx, ClientStream& down,
-                             absl::Duration half_close_grace = absl::Seconds(5));
+                             absl::Duration half_close_grace = absl::Seconds(5), const std::string& preface = "");
+
+// True for the head of a streamed 200 answer, which a preface may precede.
+bool TakesPreface(const Frame& frame);
 
 }  // namespace switchyard::relay

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/build/dockerfile_froms.h"
+#include "libs/placement/platform.h"
 #include "libs/http/api_target.h"
 #include "services/scheduler/scheduler_core.h"
 #include "services/scheduler/tar_members.h"
@@ -29,8 +30,15 @@ std::map<std::string, std::string> BuildArgs(const std::string& query) {
 
 }  // namespace
 
-absl::StatusOr<BackendClient*> SchedulerCore::PlaceBuild(std::FILE* build_context, const std::string& query) {
+absl::StatusOr<BuildDecision> SchedulerCore::PlaceBuild(std::FILE* build_context, const std::string& query) {
   BackendClient* native = backends_.front().get();
+  BuildDecision decision{"classic", "", http::QueryValue(query, "t").value_or(""), "", native->name(), "", absl::Now()};
+  auto decided = [&](BackendClient* backend, std::string rule) {
+    decision.backend = backend->name();
+    decision.rule = std::move(rule);
+    recent_builds_.Add(decision);
+    return decision;
+  };
   std::string dockerfile = http::QueryValue(query, "dockerfile").value_or("");
   if (dockerfile.empty()) dockerfile = "Dockerfile";
   if (dockerfile.rfind("./", 0) == 0) dockerfile = dockerfile.substr(2);
@@ -40,11 +48,14 @@ absl::StatusOr<BackendClient*> SchedulerCore::PlaceBuild(std::FILE* build_contex
   // mistake) is the native builder's to answer.
   if (members.empty()) {
     spdlog::info("build: no {} in the spooled context; backend={}", dockerfile, native->name());
-    return native;
+    return decided(native, absl::StrCat("no ", dockerfile, " in the build context: the native VM's builder answers"));
   }
   absl::StatusOr<std::vector<build::BaseImage>> bases =
       build::BaseImages(members.begin()->second, http::QueryValue(query, "target").value_or(""), BuildArgs(query));
-  if (!bases.ok()) return native;  // the builder's own error, in its words
+  if (!bases.ok()) {  // the builder's own error, in its words
+    return decided(native, absl::StrCat("the Dockerfile does not parse (", bases.status().message(),
+                                        "): the native VM's builder answers"));
+  }
   std::vector<Placer::BuildBase> wanted;
   std::vector<std::string> named;
   for (const build::BaseImage& b : *bases) {
@@ -63,7 +74,26 @@ absl::StatusOr<BackendClient*> SchedulerCore::PlaceBuild(std::FILE* build_contex
     absl::StatusOr<bool> copied = BringImage(b.image, b.platform, *backend, absl::StrCat("a build on ", backend->name()));
     if (!copied.ok()) return copied.status();
   }
-  return backend;
+  return decided(backend, placed->rule);
+}
+
+absl::StatusOr<BuildDecision> SchedulerCore::PlaceBuildKit(const std::string& kind, const std::string& platform) {
+  if (!platform.empty() && !placement::ParsePlatform(platform).ok()) {
+    // Not a platform we know: the native VM's BuildKit answers it as dockerd does.
+    return BuildDecision{kind, "", "", platform, backends_.front()->name(),
+                         absl::StrCat("platform ", platform, " is not one switchyard knows: the native VM's BuildKit answers"),
+                         absl::Now()};
+  }
+  absl::StatusOr<placement::Decision> placed = placer_.PlacePull(platform, "");
+  if (!placed.ok()) return placed.status();
+  if (Backend(placed->backend) == nullptr) {
+    return absl::UnavailableError(absl::StrCat("backend ", placed->backend, " is not configured"));
+  }
+  std::string rule = platform.empty()
+                         ? absl::StrCat("no platform named: BuildKit builds for the platform of the VM it runs in, ",
+                                        placed->backend, " (", placed->rule, ")")
+                         : absl::StrCat("platform ", platform, ": ", placed->rule);
+  return BuildDecision{kind, "", "", platform, placed->backend, std::move(rule), absl::Now()};
 }
 
 }  // namespace switchyard::scheduler

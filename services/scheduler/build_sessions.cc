@@ -21,14 +21,12 @@ std::string BuildSessions::Claim(const std::string& id, const std::string& backe
   return it->second.backend;
 }
 
-std::string BuildSessions::Await(const std::string& id, absl::Duration grace, const std::string& fallback,
-                                 absl::Time now) {
+std::optional<std::string> BuildSessions::Await(const std::string& id, absl::Duration bound, absl::Time now) {
   absl::MutexLock lock(&mu_);
   auto claimed = [this, &id]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return claims_.contains(id); };
-  mu_.AwaitWithTimeout(absl::Condition(&claimed), grace);
+  if (!mu_.AwaitWithTimeout(absl::Condition(&claimed), bound)) return std::nullopt;
   Forget(now);
-  auto [it, inserted] = claims_.try_emplace(id, ClaimRecord{fallback, now});
-  return it->second.backend;
+  return claims_.find(id)->second.backend;
 }
 
 }  // namespace switchyard::scheduler

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -12,18 +13,17 @@ namespace switchyard::scheduler {
 // Meets BuildKit sessions with the builds that name them. The 20.10 CLI
 // opens /session first, then POST /build?version=2&session=ID, within
 // milliseconds; the session must reach the engine that runs the build,
-// known only once the build is routed. buildx opens a session too, but its
-// solve comes over /grpc (native VM), never as a /build. So a session waits
-// a short grace for a build to claim it, then goes to `fallback`; a build
-// that claims it later follows the session there.
+// known only once the build is routed. buildx opens its session the same way
+// and names it in its Control/Solve over /grpc. Either order works: a claim
+// waits for its session, a session waits for its claim, within a bound.
 class BuildSessions {
  public:
   // The build naming session `id` wants `backend`; returns the backend it
   // must run on (the session's, if that went first).
   std::string Claim(const std::string& id, const std::string& backend, absl::Time now = absl::Now());
-  // The backend session `id` goes to: its build's, or `fallback` after `grace`.
-  std::string Await(const std::string& id, absl::Duration grace, const std::string& fallback,
-                    absl::Time now = absl::Now());
+  // The backend session `id` goes to: its build's; nullopt when no build
+  // claimed it within `bound` (the session is then closed).
+  std::optional<std::string> Await(const std::string& id, absl::Duration bound, absl::Time now = absl::Now());
 
  private:
   struct ClaimRecord {

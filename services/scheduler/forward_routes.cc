@@ -114,23 +114,29 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteForward(const std::string& meth
       // A classic build without a platform goes where its FROM images run.
       // BuildKit's Dockerfile comes through its session, out of our sight:
       // without a platform it runs in the native VM.
-      if (platform.empty()) {
-        route.spool_for_build = !buildkit;
-      } else {
-        absl::StatusOr<placement::Decision> placed = placer_.PlacePull(platform, "");
-        if (!placed.ok()) return placed.status();
-        route.backend = Backend(placed->backend);
-        spdlog::info("build platform={} backend={} ({})", platform, placed->backend, placed->rule);
+      if (platform.empty() && !buildkit) {
+        route.spool_for_build = true;
+        return route;
       }
+      absl::StatusOr<BuildDecision> placed = PlaceBuildKit(buildkit ? "buildkit" : "classic", platform);
+      if (!placed.ok()) return placed.status();
+      placed->tag = http::QueryValue(t.query, "t").value_or("");
+      route.backend = Backend(placed->backend);
       // Its session goes to the same engine (BuildSessions).
       if (std::optional<std::string> session = http::QueryValue(t.query, "session"); buildkit && session) {
+        placed->ref = *session;
         const std::string wanted = route.backend->name();
         route.backend = Backend(build_sessions_.Claim(*session, wanted));
         if (route.backend->name() != wanted) {
           spdlog::warn("build session={} runs on backend={}, where its session went, not {}", *session,
                        route.backend->name(), wanted);
+          placed->backend = route.backend->name();
+          placed->rule = absl::StrCat("its session had gone to ", placed->backend, " before the build came");
         }
       }
+      spdlog::info("build kind={} platform={} backend={} ({})", placed->kind, platform, placed->backend, placed->rule);
+      recent_builds_.Add(*placed);
+      route.build = *placed;
       return route;
     }
   }

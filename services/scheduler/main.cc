@@ -17,6 +17,7 @@
 #include "libs/registry/sqlite_store.h"
 #include "libs/registry_client/http_manifest_reader.h"
 #include "libs/rpc/unix_server.h"
+#include "services/scheduler/buildkit/control_proxy.h"
 #include "services/scheduler/scheduler_core.h"
 #include "services/scheduler/scheduler_service.h"
 
@@ -83,7 +84,8 @@ int main(int argc, char** argv) {
   settings.routing.hv_fallback_enabled = absl::GetFlag(FLAGS_translators_hv_fallback);
   settings.allow_mixed_groups = absl::GetFlag(FLAGS_experimental_mixed_groups);
   switchyard::scheduler::SchedulerCore core(std::move(backends), settings, RegistryLookup(), store->get());
-  switchyard::scheduler::SchedulerService service(core);
+  switchyard::scheduler::buildkit::ControlProxy buildkit(core);
+  switchyard::scheduler::SchedulerService service(core, buildkit);
   auto server = switchyard::rpc::StartUnixServer(absl::StrCat(run_dir, "/scheduler.sock"), {&service});
   if (!server.ok()) {
     spdlog::error("scheduler: {}", server.status().ToString());

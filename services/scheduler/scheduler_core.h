@@ -18,6 +18,7 @@
 #include "services/scheduler/backend_client.h"
 #include "services/scheduler/backend_views.h"
 #include "services/scheduler/build_sessions.h"
+#include "services/scheduler/recent_builds.h"
 #include "services/scheduler/image_copier.h"
 #include "services/scheduler/image_platforms.h"
 #include "services/scheduler/order_filters.h"
@@ -51,6 +52,9 @@ struct ForwardRoute {
   // A classic build's context: read whole, then sent to the VM its
   // Dockerfile's FROM images pick (PlaceBuild).
   bool spool_for_build = false;
+  // A build placed here: its client is told where it runs in its first
+  // progress line.
+  std::optional<BuildDecision> build;
 };
 
 // Every decision of the scheduler over its backends: placement, name and
@@ -80,7 +84,12 @@ class SchedulerCore {
   absl::StatusOr<resolve::Resolution> ResolveContainer(const std::string& ref);
   // The backend a classic build runs in, from its spooled context's
   // Dockerfile and the build's query (build_placement.cc).
-  absl::StatusOr<BackendClient*> PlaceBuild(std::FILE* build_context, const std::string& query);
+  absl::StatusOr<BuildDecision> PlaceBuild(std::FILE* build_context, const std::string& query);
+  // Where a BuildKit build for `platform` runs; none named: the native VM,
+  // whose platform BuildKit then builds for. Not recorded: the caller adds
+  // the ref and tag it knows.
+  absl::StatusOr<BuildDecision> PlaceBuildKit(const std::string& kind, const std::string& platform);
+  RecentBuilds& recent_builds() { return recent_builds_; }
   // The backend an image archive of `arch` loads into ("" when unknown: native).
   absl::StatusOr<BackendClient*> PlaceLoad(const std::string& arch);
   // The registry's record of a container, named by id, name or prefix.
@@ -137,6 +146,7 @@ class SchedulerCore {
   ImageWants image_wants_;
   ImageCopier image_copier_;
   BuildSessions build_sessions_;
+  RecentBuilds recent_builds_;
   std::unique_ptr<PortKeeper> ports_;
   // Serializes name checks with the create or rename that takes the name,
   // so two VMs never both accept one name.

@@ -1,5 +1,9 @@
 #include "services/scheduler/scheduler_service.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include "services/scheduler/image_archive.h"
 
@@ -17,16 +21,17 @@
 #include "libs/http/api_target.h"
 #include "libs/relay/stream_relay.h"
 #include "libs/rpc/status_grpc.h"
+#include "services/scheduler/buildkit/progress_note.h"
+#include "services/scheduler/buildkit/socket_pump.h"
 
 namespace switchyard::scheduler {
 namespace {
 
 using types::v1::DockerReply;
 
-// How long a BuildKit session waits for a /build to name it before it goes
-// to the native VM (buildx's solves come over /grpc there). The 20.10 CLI
-// sends its build within milliseconds of the session's upgrade.
-constexpr absl::Duration kSessionGrace = absl::Seconds(1);
+// How long a BuildKit session waits for the build that names it (a /build
+// or a Control/Solve), before it is closed. Clients send both at once.
+constexpr absl::Duration kSessionWaitsForBuild = absl::Seconds(10);
 using types::v1::EngineFrame;
 
 grpc::Status ToReply(const absl::StatusOr<EngineReply>& result, DockerReply* reply) {
@@ -60,7 +65,33 @@ void WriteWhole(Stream& stream, const EngineReply& reply) {
   }
 }
 
+// A build's first progress line, as its /build answer carries it.
+std::string BuildPreface(const BuildDecision& decision) {
+  return buildkit::BuildAnswerPreface(BuildProgressLine(decision), decision.kind == "buildkit");
+}
+
 }  // namespace
+
+grpc::Status SchedulerService::ServeBuildkit(grpc::ServerContext& context, ForwardStream& stream) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "socketpair failed");
+  }
+  EngineFrame head;
+  head.mutable_response()->set_status(101);
+  head.mutable_response()->set_hijacked(true);
+  head.mutable_response()->set_content_length(-1);
+  if (!stream.Write(head)) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+  }
+  ::fcntl(fds[1], F_SETFL, ::fcntl(fds[1], F_GETFL) | O_NONBLOCK);  // gRPC's end: it polls
+  buildkit_.Serve(fds[1]);
+  buildkit::PumpFrames(stream, fds[0], [&context] { context.TryCancel(); });
+  ::close(fds[0]);
+  return grpc::Status::OK;
+}
 
 grpc::Status SchedulerService::CreateContainer(grpc::ServerContext*, const v1::CreateContainerRequest* request,
                                                DockerReply* reply) {
@@ -178,11 +209,18 @@ grpc::Status SchedulerService::Forward(grpc::ServerContext* context,
       if (absl::EqualsIgnoreCase(h.name(), "X-Docker-Expose-Session-Uuid")) id = h.value();
     }
     if (!id.empty()) {
-      const std::string backend = core_.build_sessions().Await(id, kSessionGrace, route->backend->name());
-      route->backend = core_.Backend(backend);
-      spdlog::info("session={} backend={}", id, backend);
+      std::optional<std::string> backend = core_.build_sessions().Await(id, kSessionWaitsForBuild);
+      if (!backend) {
+        spdlog::warn("session={} closed: no build named it within {}", id, absl::FormatDuration(kSessionWaitsForBuild));
+        return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                            absl::StrCat("no build named session ", id, " within ",
+                                         absl::FormatDuration(kSessionWaitsForBuild)));
+      }
+      route->backend = core_.Backend(*backend);
+      spdlog::info("session={} backend={}", id, *backend);
     }
   }
+  if (route->entry->handler == "Grpc") return ServeBuildkit(*context, *stream);
   EngineFrame rewritten = first;
   rewritten.mutable_request()->set_target(route->target);
   if (route->spool_for_arch) {
@@ -193,8 +231,16 @@ grpc::Status SchedulerService::Forward(grpc::ServerContext* context,
   }
   if (route->spool_for_build) {
     const std::string query = http::ParseTarget(route->target).query;
-    return SpoolAndPlace(*context, *stream, rewritten,
-                         [&](std::FILE* build_context) { return core_.PlaceBuild(build_context, query); });
+    std::string preface;
+    return SpoolAndPlace(
+        *context, *stream, rewritten,
+        [&](std::FILE* build_context) -> absl::StatusOr<BackendClient*> {
+          absl::StatusOr<BuildDecision> placed = core_.PlaceBuild(build_context, query);
+          if (!placed.ok()) return placed.status();
+          preface = BuildPreface(*placed);
+          return core_.Backend(placed->backend);
+        },
+        &preface);
   }
   if (route->handle_whole) {
     std::string body;
@@ -209,13 +255,16 @@ grpc::Status SchedulerService::Forward(grpc::ServerContext* context,
   }
   grpc::ClientContext backend_context;
   auto backend_stream = route->backend->OpenStream(backend_context);
-  grpc::Status relayed = relay::RelayEngineCall(*context, *stream, rewritten, backend_context, *backend_stream);
+  const std::string preface = route->build ? BuildPreface(*route->build) : "";
+  grpc::Status relayed = relay::RelayEngineCall(*context, *stream, rewritten, backend_context, *backend_stream,
+                                                absl::Seconds(5), preface);
   return rpc::ToGrpc(NameBackendFailure(route->backend->name(), rpc::FromGrpc(relayed)));
 }
 
 grpc::Status SchedulerService::SpoolAndPlace(grpc::ServerContext& context, ForwardStream& stream,
                                              const EngineFrame& head,
-                                             const std::function<absl::StatusOr<BackendClient*>(std::FILE*)>& place) {
+                                             const std::function<absl::StatusOr<BackendClient*>(std::FILE*)>& place,
+                                             const std::string* preface) {
   // Spooled to a file: an archive or a context may be large.
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> spool(std::tmpfile(), &std::fclose);
   if (!spool) return grpc::Status(grpc::StatusCode::INTERNAL, "cannot spool the request body");
@@ -234,7 +283,13 @@ grpc::Status SchedulerService::SpoolAndPlace(grpc::ServerContext& context, Forwa
   auto down = (*backend)->OpenStream(down_ctx);
   SendSpool(*down, head, spool.get());
   while (down->Read(&frame)) {
-    if (!stream.Write(frame)) {
+    bool written = stream.Write(frame);
+    if (written && preface != nullptr && !preface->empty() && relay::TakesPreface(frame)) {
+      EngineFrame data;
+      data.set_data(*preface);
+      written = stream.Write(data);
+    }
+    if (!written) {
       down_ctx.TryCancel();
       break;
     }
@@ -281,6 +336,25 @@ grpc::Status SchedulerService::ExplainContainer(grpc::ServerContext*, const v1::
   response->set_group(record->group_id);
   response->set_platform(record->platform);
   response->set_rule(record->rule);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::ExplainBuilds(grpc::ServerContext*, const v1::ExplainBuildsRequest* request,
+                                             v1::ExplainBuildsResponse* response) {
+  std::vector<BuildDecision> builds = core_.recent_builds().Find(request->build());
+  if (builds.empty() && !request->build().empty()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("no recent build of ", request->build()));
+  }
+  for (const BuildDecision& b : builds) {
+    v1::BuildRecord* out = response->add_builds();
+    out->set_kind(b.kind);
+    out->set_ref(b.ref);
+    out->set_tag(b.tag);
+    out->set_platform(b.platform);
+    out->set_backend(b.backend);
+    out->set_rule(b.rule);
+    out->set_started_unix(absl::ToUnixSeconds(b.started));
+  }
   return grpc::Status::OK;
 }
 

@@ -1,18 +1,36 @@
 """Builds through switchyard with the real clients: the classic builder,
 BuildKit through the 20.10 CLI (/session upgraded to h2c, then
-/build?version=2), and buildx's docker driver (/grpc upgraded to h2c).
-Sessions and BuildKit builds run in the native VM for now; the classic
-builder follows its platform query."""
+/build?version=2), and buildx's docker driver (/grpc upgraded to h2c,
+BuildKit's control API proxied per call across both VMs)."""
 
 import json
 import os
+import signal
+import socket
 import subprocess
+import time
 
 import pytest
 
+import buildkit_api
 from harness import DOCKER, ok, uid
 
 DOCKER_2010 = "/usr/bin/docker"  # Debian's docker.io CLI
+
+
+def build_command(sy, client, args):
+    """The command and environment of one build by `client`."""
+    if client == "classic":
+        return [DOCKER, "build", *args], build_env(sy, False)
+    if client == "buildkit":
+        return [DOCKER_2010, "build", "--progress", "plain", *args], build_env(sy, True)
+    return [DOCKER, "buildx", "build", "--builder", "default", "--progress", "plain", "--load", *args], sy.env()
+
+
+def build(sy, client, *args, timeout=300):
+    cmd, env = build_command(sy, client, args)
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    return r.returncode, r.stdout + r.stderr
 
 
 def build_env(sy, buildkit):
@@ -126,3 +144,209 @@ def test_buildkit_build_for_a_foreign_platform_runs_in_vz_with_its_session(sy, i
     assert in_vm(sy, "vz", tag) and not in_vm(sy, "hv", tag)
     assert ok(sy.docker("run", "--rm", "--platform", "linux/arm64", tag)).strip() == "aarch64"
     ok(sy.docker("rmi", tag))
+
+
+CLIENTS = ("classic", "buildkit", "buildx")
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_each_client_builds_natively_or_for_arm64_where_it_runs_and_says_so(sy, images, tmp_path, client):
+    """No platform: the native VM. --platform linux/arm64: vz, where RUN
+    sees aarch64. The first progress line says where and why; explain
+    agrees; the same build again is served from that VM's cache."""
+    ctx = context(tmp_path, images.multi)
+    native, arm = uid(client + "n") + ":1", uid(client + "a") + ":1"
+    code, out = build(sy, client, "-t", native, ctx)
+    assert code == 0, out
+    assert "[switchyard] building on hv" in out, out
+    assert in_vm(sy, "hv", native) and not in_vm(sy, "vz", native)
+    assert ok(sy.docker("run", "--rm", native)).strip() == "x86_64"
+
+    code, out = build(sy, client, "--platform", "linux/arm64", "-t", arm, ctx)
+    assert code == 0, out
+    assert "[switchyard] building on vz: platform linux/arm64" in out, out
+    assert in_vm(sy, "vz", arm) and not in_vm(sy, "hv", arm)
+    assert ok(sy.docker("run", "--rm", "--platform", "linux/arm64", arm)).strip() == "aarch64"
+    explained = ok(sy.ctl("explain", "build", arm))
+    assert "backend   vz" in explained and "platform  linux/arm64" in explained, explained
+
+    code, out = build(sy, client, "--platform", "linux/arm64", "-t", arm, ctx)
+    assert code == 0, out
+    assert ("Using cache" if client == "classic" else "CACHED") in out, out
+    ok(sy.docker("rmi", native, arm))
+
+
+@pytest.mark.parametrize("client", ("buildkit", "buildx"))
+def test_a_buildkit_multi_stage_build_with_stages_from_different_images(sy, images, tmp_path, client):
+    (tmp_path / "Dockerfile").write_text(
+        "FROM --platform=linux/amd64 %s AS tools\nRUN uname -m > /t\n"
+        "FROM %s\nCOPY --from=tools /t /t\nRUN uname -m > /arch\nCMD [\"cat\", \"/t\", \"/arch\"]\n"
+        % (images.amd64, images.multi))
+    tag = uid(client + "ms") + ":1"
+    code, out = build(sy, client, "--platform", "linux/arm64", "-t", tag, str(tmp_path))
+    assert code == 0, out
+    assert in_vm(sy, "vz", tag) and not in_vm(sy, "hv", tag)
+    assert ok(sy.docker("run", "--rm", "--platform", "linux/arm64", tag)).split() == ["x86_64", "aarch64"]
+    ok(sy.docker("rmi", tag))
+
+
+def test_buildx_sees_the_workers_of_both_vms(sy):
+    """ListWorkers is answered by every VM: one worker each, where a plain
+    dockerd has one."""
+    workers = buildkit_api.list_workers(sy.socket)
+    assert len(workers) == 2, workers
+    for backend in ("hv", "vz"):
+        assert len(buildkit_api.list_workers(sy.guest_socket(backend))) == 1
+
+
+def test_build_cache_of_both_vms_is_listed_and_pruned_by_either_cli(sy, images, tmp_path):
+    ctx = context(tmp_path, images.multi)
+    for prune in ([DOCKER, "buildx", "prune", "-af"], [DOCKER_2010, "builder", "prune", "-af"]):
+        tag = uid("cache") + ":1"
+        for platform in ("linux/amd64", "linux/arm64"):
+            code, out = build(sy, "buildx", "--platform", platform, "-t", tag, ctx)
+            assert code == 0, out
+        in_hv = buildkit_api.disk_usage_ids(sy.guest_socket("hv"))
+        in_vz = buildkit_api.disk_usage_ids(sy.guest_socket("vz"))
+        assert in_hv and in_vz
+        assert buildkit_api.disk_usage_ids(sy.socket) == in_hv | in_vz
+        du = ok(sy.docker("buildx", "du"))
+        assert sorted(in_hv | in_vz)[0][:12] in du or "Total" in du, du
+        r = subprocess.run(prune, env=sy.env(), capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert not buildkit_api.disk_usage_ids(sy.guest_socket("hv"))
+        assert not buildkit_api.disk_usage_ids(sy.guest_socket("vz"))
+        ok(sy.docker("rmi", tag))
+
+
+def processes_running(needle):
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                # Under binfmt an arm64 RUN's command line starts with its translator.
+                if f.read().replace(b"\0", b" ").strip().endswith(needle.encode()):
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def scheduler_threads(sy):
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if "switchyard-scheduler" in cmd and sy.run_dir in cmd:
+            return len(os.listdir("/proc/%s/task" % pid))
+    raise AssertionError("no scheduler process")
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@pytest.mark.parametrize("platform", ("linux/amd64", "linux/arm64"))
+def test_a_buildx_build_cancelled_with_ctrl_c_leaves_nothing_running(sy, images, tmp_path, platform):
+    seconds = 3000 + int(time.time()) % 900
+    sleeper = "sleep %d" % seconds
+    (tmp_path / "Dockerfile").write_text("FROM %s\nRUN %s\n" % (images.multi, sleeper))
+    threads_before = scheduler_threads(sy)
+    cmd, env = build_command(sy, "buildx", ["--platform", platform, str(tmp_path)])
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: processes_running(sleeper), 120, "the build's RUN to start")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    wait_for(lambda: not processes_running(sleeper), 30, "the cancelled RUN to end")
+    # Each call's threads end with the call; the VMs' BuildKit connections stay.
+    wait_for(lambda: scheduler_threads(sy) <= threads_before + 4, 30, "the scheduler's call threads to end")
+
+
+def buildx_error(env, *args):
+    r = subprocess.run([DOCKER, "buildx", "build", "--builder", "default", "--progress", "plain", *args], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0, r.stdout + r.stderr
+    return [line for line in r.stderr.splitlines() if line.startswith("ERROR:")]
+
+
+def test_buildx_bad_input_fails_clearly(sy, plain, images, registry, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM %s/sy/no-such-image:latest\nRUN true\n" % registry.addr)
+    code, out = build(sy, "buildx", str(tmp_path), timeout=120)
+    assert code != 0 and "not found" in out, out
+
+    (tmp_path / "Dockerfile").write_text("FROMM nothing\n")
+    code, out = build(sy, "buildx", str(tmp_path), timeout=120)
+    assert code != 0 and "unknown instruction: FROMM" in out.replace("fromm", "FROMM"), out
+
+    # A platform no VM runs: switchyard's error, naming it and both VMs.
+    context(tmp_path, images.multi)
+    code, out = build(sy, "buildx", "--platform", "linux/386", str(tmp_path), timeout=120)
+    assert code != 0, out
+    assert "linux/386" in out and "hv" in out and "vz" in out, out
+    # One that does not parse: BuildKit's own answer, as from a plain dockerd.
+    ours = buildx_error(sy.env(), "--platform", "linux/bogus", str(tmp_path))
+    theirs = buildx_error(plain.env(), "--platform", "linux/bogus", str(tmp_path))
+    assert ours and ours == theirs, (ours, theirs)
+
+
+def test_a_session_no_build_claims_is_closed(sy):
+    session = uid("session")
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(30)
+    s.connect(sy.socket)
+    try:
+        s.sendall(("POST /v1.41/session HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n"
+                   "X-Docker-Expose-Session-Uuid: %s\r\n\r\n" % session).encode())
+        started = time.time()
+        received = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+        assert received.startswith(b"HTTP/1.1 101"), received
+        assert time.time() - started < 25
+    finally:
+        s.close()
+    wait_for(lambda: "session=%s closed: no build named it" % session in sy.logs(tail=200), 10, "the log line")
+
+
+def build_without_its_session(socket_path, session):
+    """POST /build?version=2 naming `session`, which no client opened: the
+    error messages of the answer's JSON stream."""
+    r = subprocess.run(["curl", "-sS", "--max-time", "60", "--unix-socket", socket_path, "-X", "POST",
+                        "-H", "Content-Type: application/x-tar", "--data-binary", "@-",
+                        "http://docker/v1.41/build?version=2&session=%s&remote=client-session&dockerfile=Dockerfile"
+                        % session],
+                       input=b"", capture_output=True, timeout=90)
+    assert r.returncode == 0, r.stderr
+    errors = []
+    for line in r.stdout.decode().splitlines():
+        message = json.loads(line) if line.strip().startswith("{") else {}
+        if "error" in message:
+            errors.append(message["error"].replace(session, "SESSION"))
+        elif "message" in message:
+            errors.append(message["message"].replace(session, "SESSION"))
+    return errors
+
+
+def test_a_build_whose_session_never_comes_fails_as_on_dockerd(sy, plain):
+    ours = build_without_its_session(sy.socket, uid("nosession"))
+    theirs = build_without_its_session(plain.sock, uid("nosession"))
+    assert theirs and ours == theirs, (ours, theirs)

@@ -1,5 +1,6 @@
 // switchyardctl: diagnostics and group pinning over the scheduler's gRPC API.
 //   switchyardctl explain CONTAINER
+//   switchyardctl explain build [TAG|REF]
 //   switchyardctl group pin GROUP BACKEND
 //   switchyardctl group ls
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "libs/rpc/unix_channel.h"
 #include "switchyard/scheduler/v1/scheduler.grpc.pb.h"
 
@@ -20,6 +22,7 @@ namespace pb = switchyard::scheduler::v1;
 
 constexpr char kUsage[] =
     "usage: switchyardctl explain CONTAINER\n"
+    "       switchyardctl explain build [TAG|REF]   (recent builds: where each ran and why)\n"
     "       switchyardctl group pin GROUP BACKEND   (GROUP: compose:PROJECT, pod:UID, lone:ID; BACKEND: hv|vz)\n"
     "       switchyardctl group ls\n";
 
@@ -43,6 +46,21 @@ int main(int argc, char** argv) {
   grpc::ClientContext context;
   switchyard::rpc::SetTimeout(context, absl::Seconds(10));
 
+  if ((args.size() == 2 || args.size() == 3) && args[0] == "explain" && args[1] == "build") {
+    pb::ExplainBuildsRequest request;
+    if (args.size() == 3) request.set_build(args[2]);
+    pb::ExplainBuildsResponse response;
+    grpc::Status status = stub->ExplainBuilds(&context, request, &response);
+    if (!status.ok()) return Failed(status);
+    for (const auto& b : response.builds()) {
+      std::cout << "build     " << (b.tag().empty() ? "-" : b.tag()) << "\nkind      " << b.kind() << "\nref       "
+                << (b.ref().empty() ? "-" : b.ref()) << "\nbackend   " << b.backend() << "\nplatform  "
+                << (b.platform().empty() ? "-" : b.platform()) << "\nrule      " << b.rule() << "\nstarted   "
+                << absl::FormatTime(absl::RFC3339_sec, absl::FromUnixSeconds(b.started_unix()), absl::UTCTimeZone())
+                << "\n\n";
+    }
+    return 0;
+  }
   if (args.size() == 2 && args[0] == "explain") {
     pb::ExplainContainerRequest request;
     request.set_container(args[1]);
