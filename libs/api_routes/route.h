@@ -29,8 +29,11 @@ enum class Routing {
   kSpooledLoad,
   // A build: placed by its platform.
   kPlacedBuild,
-  // A BuildKit session or gRPC stream upgraded to h2c.
+  // A BuildKit session (h2c): where the build that names it runs.
   kBuildSession,
+  // BuildKit's control API (buildx's /grpc, h2c): each call routed on its
+  // own across both VMs (services/scheduler/buildkit/).
+  kBuildkitApi,
   // User-defined networks and named volumes: a resource a group shares.
   kSharedResource,
   // Asked of every VM; the answers merged into one (prune, disk usage).

@@ -8,7 +8,7 @@ std::vector<RouteEntry> SessionRoutes() {
       {"POST", "/session", "Session", R::kBuildSession},
       // buildx's docker driver: BuildKit's control API. dockerd serves it
       // although the 1.41 document does not list it.
-      {"POST", "/grpc", "Grpc", R::kBuildSession},
+      {"POST", "/grpc", "Grpc", R::kBuildkitApi},
   };
 }
 

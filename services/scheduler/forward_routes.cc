@@ -67,7 +67,10 @@ absl::StatusOr<ForwardRoute> SchedulerCore::RouteForward(const std::string& meth
       return absl::InternalError(absl::StrCat(entry.handler, " is answered by its own scheduler call"));
     case Routing::kEitherEngine:
     case Routing::kNativeOnly:
-    case Routing::kBuildSession:  // BuildKit's session and gRPC: in the native VM, with BuildKit's builds
+    case Routing::kBuildSession:  // the scheduler waits for the build that names it
+      return route;
+    case Routing::kBuildkitApi:
+      route.serve_buildkit = true;
       return route;
     case Routing::kSharedResource:
     case Routing::kFanOutMerge:

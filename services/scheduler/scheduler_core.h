@@ -52,6 +52,8 @@ struct ForwardRoute {
   // A classic build's context: read whole, then sent to the VM its
   // Dockerfile's FROM images pick (PlaceBuild).
   bool spool_for_build = false;
+  // BuildKit's control API: served by the scheduler's per-call proxy.
+  bool serve_buildkit = false;
   // A build placed here: its client is told where it runs in its first
   // progress line.
   std::optional<BuildDecision> build;

@@ -15,12 +15,14 @@ import grpc
 from grpc_probe import _fields
 
 
-def _pipe(src, dst):
+def _pipe(src, dst, on_chunk=None):
     try:
         while True:
             data = src.recv(65536)
             if not data:
                 break
+            if on_chunk:
+                on_chunk(data)
             dst.sendall(data)
     except OSError:
         pass

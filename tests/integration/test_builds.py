@@ -5,15 +5,17 @@ BuildKit's control API proxied per call across both VMs)."""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
 
 import buildkit_api
-from harness import DOCKER, ok, uid
+from harness import DOCKER, ok, uid, wait_for
 
 DOCKER_2010 = "/usr/bin/docker"  # Debian's docker.io CLI
 
@@ -248,15 +250,6 @@ def scheduler_threads(sy):
     raise AssertionError("no scheduler process")
 
 
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for " + what)
-
-
 @pytest.mark.parametrize("platform", ("linux/amd64", "linux/arm64"))
 def test_a_buildx_build_cancelled_with_ctrl_c_leaves_nothing_running(sy, images, tmp_path, platform):
     seconds = 3000 + int(time.time()) % 900
@@ -266,16 +259,16 @@ def test_a_buildx_build_cancelled_with_ctrl_c_leaves_nothing_running(sy, images,
     cmd, env = build_command(sy, "buildx", ["--platform", platform, str(tmp_path)])
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: processes_running(sleeper), 120, "the build's RUN to start")
+        assert wait_for(lambda: processes_running(sleeper), 120, 0.2), "the build's RUN to start"
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    wait_for(lambda: not processes_running(sleeper), 30, "the cancelled RUN to end")
+    assert wait_for(lambda: not processes_running(sleeper), 30, 0.2), "the cancelled RUN to end"
     # Each call's threads end with the call; the VMs' BuildKit connections stay.
-    wait_for(lambda: scheduler_threads(sy) <= threads_before + 4, 30, "the scheduler's call threads to end")
+    assert wait_for(lambda: scheduler_threads(sy) <= threads_before + 4, 30, 0.2), "the scheduler's call threads to end"
 
 
 def buildx_error(env, *args):
@@ -324,7 +317,7 @@ def test_a_session_no_build_claims_is_closed(sy):
         assert time.time() - started < 25
     finally:
         s.close()
-    wait_for(lambda: "session=%s closed: no build named it" % session in sy.logs(tail=200), 10, "the log line")
+    assert wait_for(lambda: "session=%s closed: no build named it" % session in sy.logs(tail=200), 10, 0.2), "the log line"
 
 
 def build_without_its_session(socket_path, session):
@@ -350,3 +343,64 @@ def test_a_build_whose_session_never_comes_fails_as_on_dockerd(sy, plain):
     ours = build_without_its_session(sy.socket, uid("nosession"))
     theirs = build_without_its_session(plain.sock, uid("nosession"))
     assert theirs and ours == theirs, (ours, theirs)
+
+
+class DelayingProxy:
+    """A Unix socket in front of the Docker socket that holds back each
+    connection whose request line starts with `delayed` for `seconds`: a
+    client's session or build arrives second, whatever the client does."""
+
+    def __init__(self, target, delayed, seconds, tmp_path):
+        self.path = str(tmp_path / "delay.sock")
+        self.target, self.delayed, self.seconds = target, delayed.encode(), seconds
+        self.delays = 0
+        self.listener = socket.socket(socket.AF_UNIX)
+        self.listener.bind(self.path)
+        self.listener.listen(16)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        # Each request on the connection, keep-alive ones too: the CLI sends
+        # its build on the connection its first /_ping opened.
+        request = re.compile(rb"[A-Z]+ (/v[0-9.]+)?%s[? ]" % re.escape(self.delayed))
+
+        def hold(chunk):
+            if request.match(chunk):
+                self.delays += 1
+                time.sleep(self.seconds)
+
+        engine = socket.socket(socket.AF_UNIX)
+        engine.connect(self.target)
+        threading.Thread(target=buildkit_api._pipe, args=(engine, client), daemon=True).start()
+        buildkit_api._pipe(client, engine, on_chunk=hold)
+
+    def close(self):
+        self.listener.close()
+
+
+@pytest.mark.parametrize("second", ("/session", "/build"))
+def test_a_buildkit_build_and_its_session_meet_in_either_order(sy, images, tmp_path, second):
+    """The 20.10 CLI sends /session and /build?version=2 together; held back
+    2 s, either one arrives second, and the arm64 build still runs in vz
+    with its session."""
+    proxy = DelayingProxy(sy.socket, second, 2, tmp_path)
+    try:
+        env = build_env(sy, True)
+        env["DOCKER_HOST"] = "unix://" + proxy.path
+        tag = uid("order") + ":1"
+        r = subprocess.run([DOCKER_2010, "build", "--platform", "linux/arm64", "-t", tag,
+                            context(tmp_path, images.multi)], env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert proxy.delays >= 1
+    finally:
+        proxy.close()
+    assert in_vm(sy, "vz", tag) and not in_vm(sy, "hv", tag)
+    ok(sy.docker("rmi", tag))

@@ -295,7 +295,7 @@ def test_reflection_alone_lists_and_calls_every_scheduler_rpc(sy, images):
     results = {}
     # In an order where each call can use what the one before made.
     order = ["GetVersion", "GetSystemInfo", "GetStatus", "CreateContainer", "ListContainers", "ListImages",
-             "ExplainContainer", "Forward", "StreamEvents", "PinGroup", "ListGroups"]
+             "ExplainContainer", "ExplainBuilds", "Forward", "StreamEvents", "PinGroup", "ListGroups"]
     assert sorted(order) == sorted(m.name for m in service.methods), "a scheduler RPC has no call here"
     requests = {
         "GetVersion": {"apiVersion": "1.41"},
@@ -305,6 +305,7 @@ def test_reflection_alone_lists_and_calls_every_scheduler_rpc(sy, images):
         "ListContainers": {"apiVersion": "1.41", "query": "all=1"},
         "ListImages": {"apiVersion": "1.41"},
         "ExplainContainer": {"container": name},
+        "ExplainBuilds": {},
         "Forward": [{"request": {"method": "GET", "target": "/v1.41/containers/%s/json" % name}}],
         "StreamEvents": {"apiVersion": "1.41", "query": "since=%d&until=%d" % (now - 600, now + 1)},
         "PinGroup": {"group": "pod:" + pod, "backend": "vz"},
@@ -322,6 +323,7 @@ def test_reflection_alone_lists_and_calls_every_scheduler_rpc(sy, images):
         assert created in unb64(results["ListContainers"]["body"])
         assert images.multi in unb64(results["ListImages"]["body"])
         assert results["ExplainContainer"]["backend"] == "vz" and results["ExplainContainer"]["id"] == created
+        assert all(b["backend"] in ("hv", "vz") and b["rule"] for b in results["ExplainBuilds"].get("builds", []))
         head = results["Forward"][0]["response"]
         assert head["status"] == 200
         assert created in "".join(unb64(f["data"]) for f in results["Forward"][1:] if "data" in f)
