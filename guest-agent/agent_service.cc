@@ -2,6 +2,7 @@
 
 #include "guest-agent/engine_exchange.h"
 #include "guest-agent/engine_proxy.h"
+#include "guest-agent/translator_probe_proto.h"
 #include "libs/http/api_target.h"
 #include "spdlog/spdlog.h"
 
@@ -27,6 +28,7 @@ pb::EngineState ToProto(EngineState state) {
 grpc::Status AgentService::GetInfo(grpc::ServerContext*, const pb::GetInfoRequest*, pb::GetInfoResponse* response) {
   response->set_kernel_arch(capabilities_.kernel_arch);
   for (const auto& t : capabilities_.translators) response->add_translators(t);
+  for (const TranslatorProbe& p : capabilities_.probes) ToProto(p, response->add_translator_probes());
   EngineStatus status = supervisor_->Status();
   response->set_engine_state(ToProto(status.state));
   response->set_engine_version(status.version);

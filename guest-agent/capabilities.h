@@ -7,10 +7,30 @@ namespace switchyard::agent {
 
 // What the guest can run: its kernel arch and the foreign-arch translators
 // registered and enabled in binfmt_misc.
+// One translator's proof: a tiny binary of its arch, run through it.
+struct TranslatorProbe {
+  std::string handler;  // "qemu-aarch64", "rosetta", "fex-x86_64"
+  std::string arch;     // what it runs: "arm64", "amd64"
+  bool ran = false;
+  double millis = 0;    // the probe's wall time
+  std::string error;    // why it did not run
+};
+
 struct Capabilities {
   std::string kernel_arch;                // "x86_64", "aarch64"
-  std::vector<std::string> translators;  // "qemu-aarch64", "rosetta", "fex-x86_64"
+  std::vector<std::string> translators;  // the handlers whose probe ran: "qemu-aarch64", "rosetta"
+  std::vector<TranslatorProbe> probes;   // every arch translator registered, proven or not
 };
+
+// The arch a translator's binfmt handler runs ("qemu-aarch64" → "arm64",
+// "rosetta" → "amd64"), "" when not an arch we place workloads on.
+std::string HandlerArch(const std::string& handler);
+
+// Runs `<probe_dir>/busybox-<arch> true` for each handler, bounded: a
+// translator is proven when its probe exits 0. No probe binary for an arch:
+// unproven, with that said. Waits for its own children: call it before
+// anything in the process reaps every child.
+std::vector<TranslatorProbe> ProbeTranslators(const std::vector<std::string>& handlers, const std::string& probe_dir);
 
 // Reads the enabled entries of a binfmt_misc directory (each entry file
 // starts with "enabled" or "disabled"; "register" and "status" are not
@@ -21,6 +41,11 @@ std::vector<std::string> ReadTranslators(const std::string& binfmt_dir);
 
 // Mounts binfmt_misc on /proc/sys/fs/binfmt_misc when absent (the guest's
 // /proc is fresh), then reads uname and the translators.
-Capabilities ProbeCapabilities(const std::string& binfmt_dir = "/proc/sys/fs/binfmt_misc");
+// Only proven translators are listed in `translators`.
+Capabilities ProbeCapabilities(const std::string& probe_dir,
+                               const std::string& binfmt_dir = "/proc/sys/fs/binfmt_misc");
+
+// Where the project installs its probe binaries (tools/setup-deps).
+inline constexpr char kDefaultProbeDir[] = "/usr/local/lib/switchyard/probes";
 
 }  // namespace switchyard::agent

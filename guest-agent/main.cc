@@ -47,6 +47,8 @@ ABSL_FLAG(std::string, manager_socket, "",
 ABSL_FLAG(absl::Duration, manager_grace, absl::ZeroDuration(),
           "Shut the VM down once no VM manager has held it this long; 0: never (an agent outside a VM).");
 ABSL_FLAG(std::string, dockerd, "/usr/sbin/dockerd", "dockerd binary.");
+ABSL_FLAG(std::string, probe_dir, switchyard::agent::kDefaultProbeDir,
+          "Directory of busybox-<arch> probe binaries that prove each translator.");
 ABSL_FLAG(std::string, bip, "", "dockerd --bip (bridge address/prefix).");
 ABSL_FLAG(std::string, default_address_pool, "", "Base of dockerd's --default-address-pool (size 24).");
 ABSL_FLAG(std::string, cgroup_parent, "", "dockerd --cgroup-parent.");
@@ -156,6 +158,17 @@ int Main() {
   // Outside a VM (tests), still collect orphans so nothing stays a zombie.
   if (!is_init) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 
+  // Before the reaper below starts: each probe is our child, waited for here.
+  Capabilities caps = ProbeCapabilities(absl::GetFlag(FLAGS_probe_dir));
+  for (const TranslatorProbe& probe : caps.probes) {
+    if (probe.ran) {
+      spdlog::info("translator {} runs {} (probe {:.1f} ms)", probe.handler, probe.arch, probe.millis);
+    } else {
+      spdlog::warn("translator {} for {} does not work: {}", probe.handler, probe.arch, probe.error);
+    }
+  }
+  spdlog::info("guest {} translators [{}]", caps.kernel_arch, absl::StrJoin(caps.translators, ","));
+
   DockerdSupervisor supervisor(config);
   // Orphans of the guest (containerd-shim, exited container processes)
   // reparent to us: reap them all, and tell the supervisor about dockerd.
@@ -179,8 +192,6 @@ int Main() {
     if (!HasIpv4("tap0")) spdlog::warn("tap0 has no address: the guest has no link to the host");
   }
 
-  Capabilities caps = ProbeCapabilities();
-  spdlog::info("guest {} translators [{}]", caps.kernel_arch, absl::StrJoin(caps.translators, ","));
 
   // Before dockerd starts: it restarts containers published on these.
   PublishedAddresses addresses(config.state_dir + "/published-addresses");

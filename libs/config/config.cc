@@ -87,10 +87,18 @@ class Reader {
       return absl::OkStatus();
     };
   }
+  auto Int(int* out) {
+    return [this, out](const json& v, const std::string& path) -> absl::Status {
+      if (!v.is_number_integer()) return Bad(origin_, path, "must be an integer");
+      *out = v.get<int>();
+      return absl::OkStatus();
+    };
+  }
   auto Backend(BackendConfig* out) {
     return [this, out](const json& v, const std::string& path) -> absl::Status {
       return Object(v, path, {{"driver", String(&out->driver)}, {"bip", String(&out->bip)},
-                              {"address_pool", String(&out->address_pool)}});
+                              {"address_pool", String(&out->address_pool)}, {"start", String(&out->start)},
+                              {"idle_stop_seconds", Int(&out->idle_stop_seconds)}});
     };
   }
 
@@ -121,6 +129,13 @@ absl::Status Validate(const Config& c, const std::string& origin) {
       return Bad(origin, prefix + ".driver",
                  absl::StrCat("\"", b.driver, "\" is not available on this host; accepted values: \"",
                               absl::StrJoin(drivers, "\", \""), "\""));
+    }
+    if (b.start != "eager" && b.start != "on-demand") {
+      return Bad(origin, prefix + ".start",
+                 absl::StrCat("\"", b.start, "\" is not accepted; accepted values: \"eager\", \"on-demand\""));
+    }
+    if (b.idle_stop_seconds < 0) {
+      return Bad(origin, prefix + ".idle_stop_seconds", "must be 0 (never) or a number of seconds");
     }
     for (const auto& [key, text] : {std::pair<std::string, std::string>{"bip", b.bip}, {"address_pool", b.address_pool}}) {
       std::optional<Cidr> cidr = ParseCidr(text);

@@ -11,6 +11,8 @@ struct BackendConfig {
   std::string driver = "sandbox";  // the VM driver ("sandbox" on Linux)
   std::string bip;                 // the guest dockerd's default bridge, "10.210.0.1/24"
   std::string address_pool;        // where its user-defined networks come from, "10.211.0.0/16"
+  std::string start = "eager";     // "eager": booted at `up`; "on-demand": when a workload first needs it
+  int idle_stop_seconds = 0;       // stopped after this long idle (0: never)
 };
 
 // The whole service set's settings: one file, whose defaults need no editing.
@@ -21,8 +23,10 @@ struct Config {
   std::string socket_group = "docker";             // group of docker.sock (0660), as dockerd's; "" keeps root's
   std::string native_arch;                         // "amd64" or "arm64"; "" = this machine's
   std::string instance = "switchyard";             // names host-wide things (cgroups) of this set
-  BackendConfig hv{"sandbox", "10.210.0.1/24", "10.211.0.0/16"};
-  BackendConfig vz{"sandbox", "10.220.0.1/24", "10.221.0.0/16"};
+  BackendConfig hv{"sandbox", "10.210.0.1/24", "10.211.0.0/16", "eager", 0};
+  // The translating VM costs nothing until a workload needs it, and nothing
+  // again once idle for 5 minutes.
+  BackendConfig vz{"sandbox", "10.220.0.1/24", "10.221.0.0/16", "on-demand", 300};
   bool translators_vz_enabled = true;     // foreign archs run on vz through its translator
   bool translators_hv_fallback = false;   // …or on hv's, when vz cannot
   bool experimental_mixed_groups = false;  // a Compose project or pod may span both VMs

@@ -27,11 +27,16 @@ absl::StatusOr<Decision> RouteForeign(const RoutingConfig& config, const std::st
                                        config.vz_translation_enabled ? "missing" : "disabled",
                                        ", fallback translator on hv"), arch, true};
   }
+  auto broken = [&](const BackendView& b) -> std::string {
+    auto it = b.broken_translators.find(arch);
+    return it == b.broken_translators.end() ? "" : absl::StrCat("broken (", it->second, ")");
+  };
   std::string vz_state = !config.vz_translation_enabled ? "disabled (enable it: translators.vz.enabled = true)"
-                         : !vz.up ? "unavailable (backend vz is not running)"
+                         : !vz.up                   ? "unavailable (backend vz is not running)"
+                         : !broken(vz).empty()      ? broken(vz)
                                   : absl::StrCat("missing (no translator for ", arch, " is registered in vz)");
-  std::string hv_state = !config.hv_fallback_enabled
-                             ? "not configured (set translators.hv.fallback = true)"
+  std::string hv_state = !config.hv_fallback_enabled ? "not configured (set translators.hv.fallback = true)"
+                         : !broken(hv).empty()       ? broken(hv)
                              : absl::StrCat("missing (no translator for ", arch, " is registered in hv)");
   return absl::FailedPreconditionError(absl::StrCat(
       "cannot run ", why, ": linux/", arch, " needs translation, but the translator on backend vz is ",

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,9 @@ struct BackendView {
   // Foreign archs this backend runs through a registered translator
   // (rosetta → amd64, qemu-aarch64 → arm64, fex-x86_64 → amd64).
   std::vector<std::string> translated_archs;
+  // Translators registered but proven broken at boot, by arch: "arm64" →
+  // "qemu-aarch64: probe busybox-arm64 exited 1".
+  std::map<std::string, std::string> broken_translators;
 };
 
 // The user's settings (native arch overridable so tests can pin the Mac table).

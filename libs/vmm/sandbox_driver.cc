@@ -1,5 +1,7 @@
 #include "libs/vmm/sandbox_driver.h"
 
+#include "guest-agent/capabilities.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -15,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -147,6 +150,7 @@ std::vector<std::string> AgentArgs(const VmSpec& spec, const std::string& agent_
       absl::StrCat("--socket=", agent_socket),
       absl::StrCat("--dockerd=", spec.dockerd_bin),
   };
+  if (!spec.probe_dir.empty()) args.push_back(absl::StrCat("--probe_dir=", spec.probe_dir));
   if (!spec.bip.empty()) args.push_back(absl::StrCat("--bip=", spec.bip));
   if (!spec.default_address_pool.empty()) {
     args.push_back(absl::StrCat("--default_address_pool=", spec.default_address_pool));
@@ -169,6 +173,16 @@ std::vector<std::string> SlirpArgs(const std::string& slirp_bin, pid_t pid, int 
   // 10.0.2.2, which is how its dockerd pulls from a registry on loopback.
   return {slirp_bin,           "--configure", "--mtu=65520", absl::StrCat("--ready-fd=", ready_fd),
           absl::StrCat("--exit-fd=", exit_fd), absl::StrCat(pid),   "tap0"};
+}
+
+std::string VmMemoryCgroup(const std::string& cgroup_parent, const std::string& cgroup_root) {
+  const std::string parent(absl::StripPrefix(cgroup_parent, "/"));
+  if (parent.empty() || parent.find("..") != std::string::npos) return "";
+  std::error_code ec;
+  // cgroup v2: one hierarchy; v1: the memory controller's.
+  if (fs::exists(fs::path(cgroup_root) / "cgroup.controllers", ec)) return (fs::path(cgroup_root) / parent).string();
+  if (fs::is_directory(fs::path(cgroup_root) / "memory", ec)) return (fs::path(cgroup_root) / "memory" / parent).string();
+  return "";
 }
 
 std::vector<std::string> CgroupDirsToRemove(const std::string& cgroup_root, const std::string& cgroup_parent) {
@@ -242,6 +256,12 @@ SandboxDriver::~SandboxDriver() {
 std::string SandboxDriver::AgentEndpoint() const { return (fs::path(spec_.state_dir) / "agent.sock").string(); }
 
 std::string SandboxDriver::TunnelEndpoint() const { return (fs::path(spec_.state_dir) / "tunnel.sock").string(); }
+
+SandboxDriver::Expected SandboxDriver::ExpectedBeforeBoot(const VmSpec& spec) const {
+  // What the agent will report, proven the way it proves it.
+  agent::Capabilities caps = agent::ProbeCapabilities(spec.probe_dir);
+  return {caps.kernel_arch, caps.probes};
+}
 
 std::string SandboxDriver::HandoffEndpoint() const { return (fs::path(spec_.state_dir) / "handoff.sock").string(); }
 
@@ -365,6 +385,17 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
   }
 
   // Release the child and learn whether it reached exec.
+  // Before the child runs anything: the whole VM (agent, dockerd, its
+  // containers beneath) in one memory cgroup, so its memory on the host is
+  // one number (`tools/bench`), and nothing once it is stopped.
+  if (std::string cgroup = VmMemoryCgroup(spec.cgroup_parent); !cgroup.empty()) {
+    std::error_code ec;
+    fs::create_directories(cgroup, ec);
+    std::ofstream procs(fs::path(cgroup) / "cgroup.procs");
+    procs << pid << "\n";
+    procs.flush();
+    if (ec || !procs.good()) spdlog::warn("vmm[{}] cannot put the VM in cgroup {}", spec.backend, cgroup);
+  }
   if (::write(sync_pipe[1], "1", 1) != 1) return fail(Errno("release child"));
   char buf[512];
   std::string child_error;

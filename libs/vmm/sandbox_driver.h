@@ -35,6 +35,8 @@ class SandboxDriver : public VmDriver {
   std::string AgentEndpoint() const override;
   // <state_dir>/tunnel.sock: the agent's default, standing in for vsock 1025.
   std::string TunnelEndpoint() const override;
+  // The sandbox runs on the host's kernel: the host's binfmt_misc is the guest's.
+  Expected ExpectedBeforeBoot(const VmSpec& spec) const override;
   std::string HandoffEndpoint() const override;
 
  private:
@@ -77,6 +79,11 @@ std::vector<std::string> AgentArgs(const VmSpec& spec, const std::string& agent_
 // host's loopback at 10.0.2.2; writes "1" to `ready_fd` when configured and
 // exits once `exit_fd` (a pipe's read end) reaches EOF.
 std::vector<std::string> SlirpArgs(const std::string& slirp_bin, pid_t pid, int ready_fd, int exit_fd);
+
+// The memory cgroup a sandbox VM runs in: `cgroup_parent` (where dockerd
+// also puts its containers) in the unified hierarchy, or in v1's memory
+// controller; "" when neither is mounted under `cgroup_root`.
+std::string VmMemoryCgroup(const std::string& cgroup_parent, const std::string& cgroup_root = "/sys/fs/cgroup");
 
 // Every cgroup directory dockerd may have created under `cgroup_parent`, in
 // each hierarchy mounted under `cgroup_root` (v1 controllers and unified),

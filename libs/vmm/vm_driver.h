@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "guest-agent/capabilities.h"
 
 namespace switchyard::vmm {
 
@@ -17,6 +18,8 @@ struct VmSpec {
   std::string state_dir;  // persistent per-VM directory (never under /run)
   std::string agent_bin;  // switchyard-agent, run as the guest's PID 1
   std::string dockerd_bin = "/usr/sbin/dockerd";
+  // busybox-<arch> binaries that prove each translator at boot.
+  std::string probe_dir = agent::kDefaultProbeDir;
   // Guest dockerd networking and cgroups; disjoint between VMs.
   std::string bip;                   // e.g. "172.30.0.1/24"
   std::string default_address_pool;  // e.g. "172.31.0.0/16"
@@ -66,6 +69,15 @@ class VmDriver {
   // "" when it cannot: only a guest on the host's own kernel can hold a host
   // socket, so a hypervisor driver keeps the default.
   virtual std::string HandoffEndpoint() const { return ""; }
+  // What the guest's kernel arch and translators will be, known without
+  // booting it, for placing work on a VM that sleeps until it is needed;
+  // empty when only a boot can tell. The guest agent's report replaces it
+  // once the VM runs.
+  struct Expected {
+    std::string kernel_arch;
+    std::vector<agent::TranslatorProbe> probes;  // proven (ran) or not
+  };
+  virtual Expected ExpectedBeforeBoot(const VmSpec& spec) const { return {}; }
 };
 
 }  // namespace switchyard::vmm

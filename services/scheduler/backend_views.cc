@@ -1,5 +1,6 @@
 #include "services/scheduler/backend_views.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
 namespace switchyard::scheduler {
@@ -19,10 +20,17 @@ placement::BackendView BackendViews::Read(BackendClient* backend) {
     status = backend->GetVmStatus();
   }
   if (!status.ok()) return view;
-  view.up = status->state() == vmm::v1::VM_STATE_RUNNING;
+  // A sleeping VM is there to be woken by the work placed on it.
+  view.up = status->state() == vmm::v1::VM_STATE_RUNNING || status->state() == vmm::v1::VM_STATE_ASLEEP;
   for (const std::string& translator : status->translators()) {
     std::string arch = placement::TranslatedArch(translator);
     if (!arch.empty()) view.translated_archs.push_back(arch);
+  }
+  // Registered but not proven at boot: routed as missing, with what failed.
+  for (const auto& probe : status->translator_probes()) {
+    if (!probe.ran() && !probe.arch().empty()) {
+      view.broken_translators.emplace(probe.arch(), absl::StrCat(probe.handler(), ": ", probe.error()));
+    }
   }
   return view;
 }

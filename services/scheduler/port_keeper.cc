@@ -111,6 +111,7 @@ void PortKeeper::Watch(BackendClient* backend) {
     head->set_method("GET");
     head->set_target(kEventsTarget);
     head->set_content_length(0);
+    head->set_passive(true);  // a sleeping VM publishes nothing: no need to wake it
     if (stream->Write(frame)) stream->WritesDone();
     while (stream->Read(&frame)) {
       if (frame.has_response() && frame.response().status() != 200) break;

@@ -363,6 +363,11 @@ absl::StatusOr<EngineReply> SchedulerCore::SystemInfo(const std::string& api_ver
       return *replies[i];  // dockerd refused the request itself (API version too new)
     }
     if (!replies[i].ok() || replies[i]->status != 200) {
+      if (auto vm = backends_[i]->GetVmStatus(); vm.ok() && vm->state() == vmm::v1::VM_STATE_ASLEEP) {
+        // Not a fault: it sleeps until a workload needs it.
+        labels.push_back(absl::StrCat("io.switchyard.backend.", name, "=asleep (", vm->last_stop(), ")"));
+        continue;
+      }
       std::string why = replies[i].ok() ? replies[i]->body : std::string(replies[i].status().message());
       warnings.push_back(absl::StrCat("WARNING: backend ", name, " is not running: ", why));
       labels.push_back(absl::StrCat("io.switchyard.backend.", name, "=down"));
@@ -371,8 +376,17 @@ absl::StatusOr<EngineReply> SchedulerCore::SystemInfo(const std::string& api_ver
     json info = json::parse(replies[i]->body, nullptr, false);
     if (!info.is_object()) continue;
     std::string translators;
-    if (auto vm = backends_[i]->GetVmStatus(); vm.ok()) translators = absl::StrJoin(vm->translators(), ",");
-    labels.push_back(absl::StrCat("io.switchyard.backend.", name, "=running arch=", info.value("Architecture", ""),
+    std::string state = "running";
+    if (auto vm = backends_[i]->GetVmStatus(); vm.ok()) {
+      // The translators that ran their boot probe, with what they run and how fast.
+      std::vector<std::string> proven;
+      for (const auto& probe : vm->translator_probes()) {
+        if (probe.ran()) proven.push_back(absl::StrFormat("%s(%s,%.0fms)", probe.handler(), probe.arch(), probe.millis()));
+      }
+      translators = proven.empty() ? absl::StrJoin(vm->translators(), ",") : absl::StrJoin(proven, ",");
+      if (vm->state() == vmm::v1::VM_STATE_ASLEEP) state = "asleep";
+    }
+    labels.push_back(absl::StrCat("io.switchyard.backend.", name, "=", state, " arch=", info.value("Architecture", ""),
                                   " translators=", translators.empty() ? "none" : translators,
                                   " containers=", info.value("Containers", 0)));
     if (merged.is_null()) {

@@ -122,7 +122,6 @@ grpc::Status SchedulerService::GetVersion(grpc::ServerContext*, const v1::GetVer
 
 grpc::Status SchedulerService::StreamEvents(grpc::ServerContext* context, const v1::ListRequest* request,
                                             grpc::ServerWriter<EngineFrame>* writer) {
-  const std::string target = http::BuildTarget(request->api_version(), "/events", request->query());
   // The merged stream's head goes out before any event: first let one
   // engine judge the query (bad filters, since after until), over a window
   // that ends at once, so a refusal is dockerd's own status and text.
@@ -138,8 +137,14 @@ grpc::Status SchedulerService::StreamEvents(grpc::ServerContext* context, const 
   }
   absl::Mutex write_mu;
   std::atomic<int> open_streams{0};
-  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  // One slot per backend: a sleeping VM's stream is opened again (see below).
+  absl::Mutex contexts_mu;
+  std::vector<std::shared_ptr<grpc::ClientContext>> contexts(core_.backends().size());
   std::vector<std::thread> readers;
+  // A VM asleep when the stream starts has no events yet; once it wakes,
+  // its events since this moment join the stream (dockerd replays them).
+  const std::string started = absl::StrCat(absl::ToUnixSeconds(absl::Now()));
+  const bool open_ended = !http::QueryValue(request->query(), "until").has_value();
   {
     EngineFrame head;
     head.mutable_response()->set_status(200);
@@ -149,36 +154,54 @@ grpc::Status SchedulerService::StreamEvents(grpc::ServerContext* context, const 
     h->set_value("application/json");
     writer->Write(head);
   }
-  for (const auto& backend : core_.backends()) {
-    contexts.push_back(std::make_unique<grpc::ClientContext>());
-    grpc::ClientContext* backend_context = contexts.back().get();
+  for (size_t slot = 0; slot < core_.backends().size(); ++slot) {
     ++open_streams;
-    readers.emplace_back([&, backend_context, b = backend.get()] {
-      auto stream = b->OpenStream(*backend_context);
-      EngineFrame frame;
-      auto* head = frame.mutable_request();
-      head->set_method("GET");
-      head->set_target(target);
-      head->set_content_length(0);
-      stream->Write(frame);
-      stream->WritesDone();
-      std::string pending;
-      while (stream->Read(&frame)) {
-        if (frame.has_response() && frame.response().status() != 200) break;
-        if (!frame.has_data()) continue;
-        pending.append(frame.data());
-        // Whole JSON lines only, so events of two backends never interleave mid-line.
-        size_t end = pending.rfind('\n');
-        if (end == std::string::npos) continue;
-        EngineFrame out;
-        out.set_data(pending.substr(0, end + 1));
-        pending.erase(0, end + 1);
-        absl::MutexLock lock(&write_mu);
-        if (!writer->Write(out)) break;
-      }
-      grpc::Status status = stream->Finish();
-      if (!status.ok() && !context->IsCancelled()) {
-        spdlog::warn("backend={} event stream ended: {}", b->name(), status.error_message());
+    readers.emplace_back([&, slot, b = core_.backends()[slot].get()] {
+      std::string query = request->query();
+      for (;;) {
+        auto backend_context = std::make_shared<grpc::ClientContext>();
+        {
+          absl::MutexLock lock(&contexts_mu);
+          if (context->IsCancelled()) break;
+          contexts[slot] = backend_context;
+        }
+        auto stream = b->OpenStream(*backend_context);
+        EngineFrame frame;
+        auto* head = frame.mutable_request();
+        head->set_method("GET");
+        head->set_target(http::BuildTarget(request->api_version(), "/events", query));
+        head->set_content_length(0);
+        // Watching events neither wakes a sleeping VM nor keeps it up.
+        head->set_passive(true);
+        stream->Write(frame);
+        stream->WritesDone();
+        std::string pending;
+        while (stream->Read(&frame)) {
+          if (frame.has_response() && frame.response().status() != 200) break;
+          if (!frame.has_data()) continue;
+          pending.append(frame.data());
+          // Whole JSON lines only, so events of two backends never interleave mid-line.
+          size_t end = pending.rfind('\n');
+          if (end == std::string::npos) continue;
+          EngineFrame out;
+          out.set_data(pending.substr(0, end + 1));
+          pending.erase(0, end + 1);
+          absl::MutexLock lock(&write_mu);
+          if (!writer->Write(out)) break;
+        }
+        grpc::Status status = stream->Finish();
+        const bool asleep = status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+                            absl::StrContains(status.error_message(), " is asleep");
+        if (asleep && open_ended && !context->IsCancelled()) {
+          // Watch for it to wake, from the stream's start.
+          if (!http::QueryValue(request->query(), "since")) query = http::WithQueryValue(query, "since", started);
+          std::this_thread::sleep_for(std::chrono::seconds(1));
+          continue;
+        }
+        if (!status.ok() && !context->IsCancelled()) {
+          spdlog::warn("backend={} event stream ended: {}", b->name(), status.error_message());
+        }
+        break;
       }
       --open_streams;
     });
@@ -186,7 +209,12 @@ grpc::Status SchedulerService::StreamEvents(grpc::ServerContext* context, const 
   while (open_streams > 0 && !context->IsCancelled()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  for (auto& c : contexts) c->TryCancel();
+  {
+    absl::MutexLock lock(&contexts_mu);
+    for (auto& c : contexts) {
+      if (c) c->TryCancel();
+    }
+  }
   for (auto& t : readers) t.join();
   return grpc::Status::OK;
 }
@@ -220,7 +248,7 @@ grpc::Status SchedulerService::Forward(grpc::ServerContext* context,
       spdlog::info("session={} backend={}", id, *backend);
     }
   }
-  if (route->entry->handler == "Grpc") return ServeBuildkit(*context, *stream);
+  if (route->serve_buildkit) return ServeBuildkit(*context, *stream);
   EngineFrame rewritten = first;
   rewritten.mutable_request()->set_target(route->target);
   if (route->spool_for_arch) {
@@ -315,7 +343,9 @@ grpc::Status SchedulerService::GetStatus(grpc::ServerContext*, const v1::GetStat
     out->set_kernel_arch(status->kernel_arch());
     for (const auto& t : status->translators()) out->add_translators(t);
     out->set_engine_version(status->engine_version());
-    if (status->state() == vmm::v1::VM_STATE_RUNNING) {
+    out->set_last_stop(status->last_stop());
+    // A sleeping VM answers its list from what it last reported.
+    if (status->state() == vmm::v1::VM_STATE_RUNNING || status->state() == vmm::v1::VM_STATE_ASLEEP) {
       absl::StatusOr<EngineReply> list = backend->Call("GET", "/containers/json?all=1");
       if (list.ok() && list->status == 200) {
         nlohmann::json parsed = nlohmann::json::parse(list->body, nullptr, false);

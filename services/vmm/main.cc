@@ -30,6 +30,10 @@ ABSL_FLAG(std::string, default_address_pool, "", "Base of the guest dockerd's de
 ABSL_FLAG(std::string, cgroup_parent, "", "Guest dockerd --cgroup-parent (default /switchyard-<backend>).");
 ABSL_FLAG(std::string, loopback_forward, "", "Comma list of host loopback TCP ports visible on the guest's loopback.");
 ABSL_FLAG(std::string, insecure_registries, "", "Comma list of registries the guest dockerd may use over HTTP.");
+ABSL_FLAG(std::string, probe_dir, switchyard::agent::kDefaultProbeDir,
+          "Directory of busybox-<arch> binaries that prove each translator at boot.");
+ABSL_FLAG(std::string, start, "eager", "eager: boot the VM at once; on-demand: when a call first needs it.");
+ABSL_FLAG(absl::Duration, idle_stop, absl::ZeroDuration(), "Stop the VM after this long idle (0: never).");
 ABSL_FLAG(absl::Duration, udp_flow_idle, absl::Seconds(60),
           "A forwarded UDP flow silent this long is closed (its guest socket too).");
 
@@ -69,6 +73,7 @@ int Main() {
   spec.agent_bin = absl::GetFlag(FLAGS_agent_bin);
   if (spec.agent_bin.empty()) spec.agent_bin = DefaultAgentBin();
   spec.dockerd_bin = absl::GetFlag(FLAGS_dockerd);
+  spec.probe_dir = absl::GetFlag(FLAGS_probe_dir);
   spec.bip = absl::GetFlag(FLAGS_bip);
   spec.default_address_pool = absl::GetFlag(FLAGS_default_address_pool);
   spec.cgroup_parent = absl::GetFlag(FLAGS_cgroup_parent);
@@ -111,6 +116,8 @@ int Main() {
 
   VmManagerOptions options;
   options.ports.udp_idle_timeout = absl::GetFlag(FLAGS_udp_flow_idle);
+  options.boot_at_start = absl::GetFlag(FLAGS_start) != "on-demand";
+  options.idle_stop = absl::GetFlag(FLAGS_idle_stop);
   // Published ports are bound by SyncPorts calls from the scheduler; Shutdown
   // below closes every listener and tunneled connection before the VM stops.
   VmManagerService service(std::make_unique<SandboxDriver>(), spec, UnixAgentConnector(), options);

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -9,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/vmm/vm_driver.h"
+#include "services/vmm/asleep_answers.h"
 #include "services/vmm/port_forwarder.h"
 #include "switchyard/agent/v1/agent.grpc.pb.h"
 #include "switchyard/vmm/v1/vmm.grpc.pb.h"
@@ -28,6 +30,10 @@ struct VmManagerOptions {
   // How long an engine call waits for a booting VM (its guest engine not yet
   // answering) before it fails, unless the caller's deadline is sooner.
   absl::Duration boot_wait = absl::Seconds(60);
+  // False: the VM sleeps until a call needs it (the translating VM).
+  bool boot_at_start = true;
+  // Stop the VM after this long without activity (idle_rules.h); zero: never.
+  absl::Duration idle_stop = absl::ZeroDuration();
   PortForwarderOptions ports;
 };
 
@@ -58,8 +64,23 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
 
  private:
   // The agent stub while the VM serves, else UNAVAILABLE naming the backend.
+  // A sleeping VM is woken for it, unless the call is `passive`.
   absl::StatusOr<std::shared_ptr<switchyard::agent::v1::GuestAgent::StubInterface>> ReachableAgent(
-      const grpc::ServerContext& context);
+      const grpc::ServerContext& context, bool passive = false);
+  // While the VM sleeps: the answer its engine would give, from what it
+  // last reported; nullopt when the call needs the VM.
+  std::optional<switchyard::types::v1::DockerReply> AsleepAnswer(const std::string& method,
+                                                                  const std::string& target);
+  // Counts an engine call as activity for its lifetime (idle stop).
+  class CallScope {
+   public:
+    CallScope(VmManagerService& vmm, bool counted);
+    ~CallScope();
+
+   private:
+    VmManagerService& vmm_;
+    bool counted_;
+  };
 
   // The watcher thread. It alone touches the driver (drivers are not
   // thread-safe).
@@ -68,8 +89,20 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
   // manager left running, then waits for the agent; false with the reason
   // set on failure.
   bool BootOnce(bool adopt);
-  // Watches a booted VM until it dies (returns why) or we stop ("").
-  std::string Watch();
+  // Watches a booted VM until it dies (returns why), goes idle (sets
+  // `idle` and returns why) or we stop ("").
+  std::string Watch(bool* idle);
+  // When the VM may go to sleep: why, with the guest's container counts.
+  std::optional<std::string> IdleReason();
+  // Records what the engine reports, stops the VM, and sleeps until a call wakes it.
+  // False when the VM stays up (a call came, or its engine cannot be read).
+  bool GoToSleep(const std::string& why);
+  // Stops the VM for good (the manager is shutting down).
+  void Halt();
+  // Waits, asleep, for a call to wake the VM; false when stopping.
+  bool AwaitWake();
+  // One GET against the guest engine (the asleep snapshot, idle checks).
+  absl::StatusOr<std::pair<int, std::string>> EngineGet(const std::string& target);
   // One GetInfo; updates state from it. Returns whether the agent answered.
   bool Poll(absl::Duration timeout, std::string* error);
   // A raw stream to the agent's tunnel endpoint, for the port forwarder.
@@ -97,6 +130,14 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
   // Read by tunnel dials on connection threads; the driver is not.
   std::string tunnel_endpoint_ ABSL_GUARDED_BY(mu_);
   std::string handoff_endpoint_ ABSL_GUARDED_BY(mu_);
+  // Sleeping and waking (lazy start, idle stop).
+  bool wake_requested_ ABSL_GUARDED_BY(mu_) = false;
+  bool adopted_ = false;  // the watcher's: a VM found running before the first boot
+  std::string last_stop_ ABSL_GUARDED_BY(mu_);
+  int calls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time last_call_ ABSL_GUARDED_BY(mu_) = absl::Now();
+  std::optional<AsleepSnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
+  VmDriver::Expected expected_ ABSL_GUARDED_BY(mu_);
 
   // Last: its connection threads dial through this service.
   PortForwarder ports_;

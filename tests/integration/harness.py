@@ -17,7 +17,8 @@ DOCKER = "/usr/local/bin/docker" if os.path.exists("/usr/local/bin/docker") else
 
 
 class ServiceSet:
-    def __init__(self, registry_port=None, instance="sy-it", prepare=None, up_args=()):
+    def __init__(self, registry_port=None, instance="sy-it", prepare=None, up_args=(), vz_start="eager",
+                 vz_idle_stop_seconds=0):
         # Short paths: containerd's sockets live under the state dir (108-byte limit).
         self.tmp = tempfile.mkdtemp(prefix="sy-", dir="/tmp")
         self.run_dir = os.path.join(self.tmp, "run")
@@ -25,7 +26,9 @@ class ServiceSet:
         self.registry_port = registry_port
         self.instance = instance
         self.prepare = prepare
-        self.up_args = list(up_args)
+        # vz boots at `up` and stays up unless a test is about sleeping and
+        # waking (the product's default is on demand, stopped when idle).
+        self.up_args = ["--vz_start=" + vz_start, "--vz_idle_stop_seconds=%d" % vz_idle_stop_seconds] + list(up_args)
         self.socket = os.path.join(self.run_dir, "docker.sock")
         self.host = "unix://" + self.socket
         self.docker_config = os.path.join(self.tmp, "docker-config")

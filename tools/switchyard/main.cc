@@ -35,11 +35,15 @@
 
 ABSL_FLAG(std::string, run_dir, "/run/switchyard", "private run directory: sockets and pid files");
 ABSL_FLAG(std::string, state_dir, "/var/lib/switchyard", "VM state and logs");
+ABSL_FLAG(std::string, probe_dir, "",
+          "directory of busybox-<arch> binaries that prove each translator at boot (default: the installed ones)");
 ABSL_FLAG(std::string, loopback_forward, "", "host loopback TCP ports the guests reach on their own 127.0.0.1 (e.g. a local registry)");
 ABSL_FLAG(std::string, socket_group, "", "group owning the Docker socket");
 ABSL_FLAG(std::string, native_arch, "", "the host arch for placement; empty: this machine's");
 ABSL_FLAG(std::string, instance, "switchyard", "name of this service set on the host (cgroup parents <instance>-hv, <instance>-vz)");
 ABSL_FLAG(bool, translators_vz_enabled, true, "run foreign-arch workloads on vz through its translator");
+ABSL_FLAG(std::string, vz_start, "on-demand", "when vz boots: eager (at up) or on-demand (when a workload needs it)");
+ABSL_FLAG(int, vz_idle_stop_seconds, 300, "stop vz after this many idle seconds (0: never)");
 ABSL_FLAG(bool, translators_hv_fallback, false, "when vz cannot translate, run foreign-arch workloads on hv's fallback translator");
 ABSL_FLAG(bool, experimental_mixed_groups, false, "allow a Compose project or pod to span both backends");
 ABSL_FLAG(std::string, config, "",
@@ -97,6 +101,9 @@ absl::StatusOr<ServiceSetConfig> Config() {
       pick("translators_hv_fallback", absl::GetFlag(FLAGS_translators_hv_fallback), file.translators_hv_fallback);
   file.experimental_mixed_groups = pick("experimental_mixed_groups", absl::GetFlag(FLAGS_experimental_mixed_groups),
                                         file.experimental_mixed_groups);
+  file.vz.start = pick("vz_start", absl::GetFlag(FLAGS_vz_start), file.vz.start);
+  file.vz.idle_stop_seconds = pick("vz_idle_stop_seconds", absl::GetFlag(FLAGS_vz_idle_stop_seconds),
+                                   file.vz.idle_stop_seconds);
   const std::string origin = loaded.ok() ? absl::StrCat(path, " and flags") : "flags";
   if (absl::Status valid = switchyard::config::Validate(file, origin); !valid.ok()) return valid;
 
@@ -107,6 +114,7 @@ absl::StatusOr<ServiceSetConfig> Config() {
   c.experimental_mixed_groups = file.experimental_mixed_groups;
   c.hv = file.hv;
   c.vz = file.vz;
+  c.probe_dir = absl::GetFlag(FLAGS_probe_dir);
   return c;
 }
 
@@ -181,8 +189,11 @@ int Status(const ServiceSetConfig& config) {
                       b.translators().empty() ? "none" : absl::StrJoin(b.translators(), ","),
                       " engine=", b.engine_version(), " containers=", b.containers());
     }
+    if (b.state() == "asleep") absl::StrAppend(&line, " containers=", b.containers());
     if (!b.error().empty()) absl::StrAppend(&line, " error: ", b.error());
-    all_ok = all_ok && b.state() == "running";
+    if (!b.last_stop().empty()) absl::StrAppend(&line, " (last stop: ", b.last_stop(), ")");
+    // A sleeping VM is as it should be: it wakes when a workload needs it.
+    all_ok = all_ok && (b.state() == "running" || b.state() == "asleep");
     std::cout << line << "\n";
   }
   std::cout << "docker      " << (PingGateway(absl::StrCat(config.run_dir, "/docker.sock")) ? "answering" : "not answering")
@@ -285,7 +296,7 @@ int Up(const ServiceSetConfig& config) {
       if (status.ok()) {
         bool settled = true;
         for (const auto& b : status->backends()) {
-          settled = settled && (b.state() == "running" || b.state() == "failed");
+          settled = settled && (b.state() == "running" || b.state() == "failed" || b.state() == "asleep");
         }
         if (settled) {
           ready = true;

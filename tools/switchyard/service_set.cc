@@ -1,5 +1,7 @@
 #include "tools/switchyard/service_set.h"
 
+#include "guest-agent/capabilities.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -65,7 +67,10 @@ std::vector<ServiceSpec> ServiceSpecs(const ServiceSetConfig& c) {
                       absl::StrCat("--agent_bin=", c.bin_dir, "/switchyard-agent"),
                       absl::StrCat("--bip=", vm.bip), absl::StrCat("--default_address_pool=", vm.address_pool),
                       absl::StrCat("--cgroup_parent=/", c.instance, "-", name),
-                      absl::StrCat("--loopback_forward=", c.loopback_forward)},
+                      absl::StrCat("--loopback_forward=", c.loopback_forward),
+                      absl::StrCat("--probe_dir=", c.probe_dir.empty() ? agent::kDefaultProbeDir : c.probe_dir),
+                      absl::StrCat("--start=", vm.start),
+                      absl::StrCat("--idle_stop=", vm.idle_stop_seconds, "s")},
                      40});
   }
   specs.push_back({"scheduler",

@@ -23,6 +23,7 @@ struct ServiceSetConfig {
   // Driver and disjoint address pools of each VM.
   switchyard::config::BackendConfig hv = switchyard::config::Config{}.hv;
   switchyard::config::BackendConfig vz = switchyard::config::Config{}.vz;
+  std::string probe_dir;  // translator probe binaries; "" for the installed ones
 };
 
 struct ServiceSpec {

@@ -17,6 +17,8 @@ namespace {
 // A Status or gateway call names a build whose Solve the client sends
 // concurrently; BuildKit itself waits 3 s for an unknown build.
 constexpr absl::Duration kCallWaitsForSolve = absl::Seconds(5);
+// A guest's BuildKit connection no call used for this long is closed.
+constexpr absl::Duration kChannelIdle = absl::Seconds(30);
 
 std::unique_ptr<grpc::ClientContext> ContextFor(ServerCall& call) {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -43,10 +45,20 @@ ControlProxy::ControlProxy(SchedulerCore& core) : core_(core) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   server_ = builder.BuildAndStart();
+  janitor_ = std::thread([this] {
+    while (!stopping_.WaitForNotificationWithTimeout(absl::Seconds(5))) channels_.CloseIdle(kChannelIdle);
+  });
 }
 
 ControlProxy::~ControlProxy() {
+  stopping_.Notify();
+  janitor_.join();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+}
+
+bool ControlProxy::Asleep(BackendClient& backend) const {
+  absl::StatusOr<vmm::v1::GetVmStatusResponse> status = backend.GetVmStatus();
+  return status.ok() && status->state() == vmm::v1::VM_STATE_ASLEEP;
 }
 
 void ControlProxy::Serve(int fd) { grpc::AddInsecureChannelFromFd(server_.get(), fd); }
@@ -135,6 +147,7 @@ void ControlProxy::MergeUnary(ServerCall& call, const grpc::ByteBuffer& request)
   std::vector<std::string> answers;
   std::optional<grpc::Status> failure;
   for (const auto& backend : core_.backends()) {
+    if (Asleep(*backend)) continue;
     absl::StatusOr<std::shared_ptr<EngineChannel>> channel = channels_.Get(*backend);
     if (!channel.ok()) {
       spdlog::warn("backend={} {}: {}", backend->name(), method, channel.status().ToString());

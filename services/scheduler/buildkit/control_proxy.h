@@ -6,6 +6,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
 
 #include "services/scheduler/buildkit/blocking_calls.h"
 #include "services/scheduler/buildkit/build_refs.h"
@@ -50,8 +53,13 @@ class ControlProxy {
              const std::string& note = "");
   BackendClient& Native() const { return *core_.backends().front(); }
 
+  // ListWorkers and DiskUsage read; they leave a sleeping VM asleep.
+  bool Asleep(BackendClient& backend) const;
+
   SchedulerCore& core_;
   EngineChannels channels_;
+  absl::Notification stopping_;
+  std::thread janitor_;  // closes channels left idle
   BuildRefs refs_;
   Service service_{*this};
   std::unique_ptr<grpc::Server> server_;

@@ -77,11 +77,32 @@ bool EngineChannel::alive() const { return pumping_.load(); }
 absl::StatusOr<std::shared_ptr<EngineChannel>> EngineChannels::Get(BackendClient& backend) {
   absl::MutexLock lock(&mu_);
   auto it = channels_.find(backend.name());
-  if (it != channels_.end() && it->second->alive()) return it->second;
+  if (it != channels_.end() && it->second.channel->alive()) {
+    it->second.last_used = absl::Now();
+    return it->second.channel;
+  }
   absl::StatusOr<std::shared_ptr<EngineChannel>> dialled = EngineChannel::Dial(backend);
   if (!dialled.ok()) return dialled.status();
-  channels_[backend.name()] = *dialled;
+  channels_[backend.name()] = Held{*dialled, absl::Now()};
   return *dialled;
+}
+
+void EngineChannels::CloseIdle(absl::Duration idle) {
+  std::vector<std::shared_ptr<EngineChannel>> closing;  // destroyed outside the lock
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    for (auto it = channels_.begin(); it != channels_.end();) {
+      // A call in flight holds its own reference.
+      const bool in_use = it->second.channel.use_count() > 1;
+      if (!in_use && (now - it->second.last_used >= idle || !it->second.channel->alive())) {
+        closing.push_back(std::move(it->second.channel));
+        channels_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
 }
 
 }  // namespace switchyard::scheduler::buildkit

@@ -43,10 +43,17 @@ class EngineChannel {
 class EngineChannels {
  public:
   absl::StatusOr<std::shared_ptr<EngineChannel>> Get(BackendClient& backend);
+  // Closes the channels no call has used for `idle`: an open connection is
+  // activity that would keep a VM from its idle stop.
+  void CloseIdle(absl::Duration idle);
 
  private:
+  struct Held {
+    std::shared_ptr<EngineChannel> channel;
+    absl::Time last_used;
+  };
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<EngineChannel>> channels_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Held> channels_ ABSL_GUARDED_BY(mu_);
 };
 
 // gRPC's defaults refuse messages over 4 MiB; BuildKit's clients and

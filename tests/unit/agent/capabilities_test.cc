@@ -43,3 +43,28 @@ TEST_CASE("binfmt_misc globally disabled or absent gives none", "[agent][unit]")
   fs::remove_all(dir);
   REQUIRE(switchyard::agent::ReadTranslators(dir.string()).empty());
 }
+
+TEST_CASE("a translator is proven only by running its probe", "[agent][unit]") {
+  using switchyard::agent::ProbeTranslators;
+  fs::path probes = Fixture("probes");
+  // Stand-ins for busybox-<arch>: the kernel runs a script directly.
+  Write(probes / "busybox-arm64", "#!/bin/sh\nexit 0\n");
+  Write(probes / "busybox-s390x", "#!/bin/sh\nexit 3\n");
+  fs::permissions(probes / "busybox-arm64", fs::perms::owner_all);
+  fs::permissions(probes / "busybox-s390x", fs::perms::owner_all);
+
+  auto results = ProbeTranslators({"qemu-aarch64", "qemu-s390x", "qemu-riscv64", "qemu-sparc", "rosetta"},
+                                  probes.string());
+  REQUIRE(results.size() == 4);  // qemu-sparc runs no arch workloads are placed on
+  CHECK(results[0].handler == "qemu-aarch64");
+  CHECK(results[0].arch == "arm64");
+  CHECK(results[0].ran);
+  CHECK(results[0].millis > 0);
+  CHECK_FALSE(results[1].ran);
+  CHECK(results[1].error == "probe busybox-s390x exited 3");
+  CHECK_FALSE(results[2].ran);
+  CHECK(results[2].error == "no probe binary " + (probes / "busybox-riscv64").string());
+  CHECK(results[3].arch == "amd64");  // Rosetta runs x86-64
+  CHECK_FALSE(results[3].ran);
+  fs::remove_all(probes);
+}

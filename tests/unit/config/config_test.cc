@@ -12,6 +12,11 @@ TEST_CASE("an empty config file gives the defaults, which validate", "[config]")
   CHECK(c->hv.bip == "10.210.0.1/24");
   CHECK(c->translators_vz_enabled);
   CHECK_FALSE(c->experimental_mixed_groups);
+  // hv at once and always; vz when a workload needs it, stopped after 5 idle minutes.
+  CHECK(c->hv.start == "eager");
+  CHECK(c->hv.idle_stop_seconds == 0);
+  CHECK(c->vz.start == "on-demand");
+  CHECK(c->vz.idle_stop_seconds == 300);
 }
 
 TEST_CASE("every documented key is read", "[config]") {
@@ -20,7 +25,8 @@ TEST_CASE("every documented key is read", "[config]") {
     "paths": {"run_dir": "/run/sy", "state_dir": "/srv/sy"},
     "socket_group": "docker", "native_arch": "arm64", "instance": "sy-test",
     "backends": {"hv": {"driver": "sandbox", "bip": "10.1.0.1/24", "address_pool": "10.2.0.0/16"},
-                 "vz": {"bip": "10.3.0.1/24", "address_pool": "10.4.0.0/16"}},
+                 "vz": {"bip": "10.3.0.1/24", "address_pool": "10.4.0.0/16", "start": "eager",
+                        "idle_stop_seconds": 60}},
     "translators": {"vz_enabled": false, "hv_fallback": true},
     "experimental": {"mixed_groups": true}})",
                                          "f.json");
@@ -29,6 +35,8 @@ TEST_CASE("every documented key is read", "[config]") {
   CHECK(c->socket_group == "docker");
   CHECK(c->native_arch == "arm64");
   CHECK(c->vz.address_pool == "10.4.0.0/16");
+  CHECK(c->vz.start == "eager");
+  CHECK(c->vz.idle_stop_seconds == 60);
   CHECK_FALSE(c->translators_vz_enabled);
   CHECK(c->translators_hv_fallback);
   CHECK(c->experimental_mixed_groups);
@@ -56,7 +64,13 @@ TEST_CASE("an invalid config names the key and the accepted values", "[config]")
        "across VMs"},
       {R"({"paths": {"run_dir": "relative"}})", "f.json: paths.run_dir: must be an absolute path"},
       {R"({"backends": {"hv": {"cpus": 2}}})",
-       "f.json: backends.hv.cpus: unknown key; accepted keys here: driver, bip, address_pool"},
+       "f.json: backends.hv.cpus: unknown key; accepted keys here: driver, bip, address_pool, start, "
+       "idle_stop_seconds"},
+      {R"({"backends": {"vz": {"start": "lazy"}}})",
+       "f.json: backends.vz.start: \"lazy\" is not accepted; accepted values: \"eager\", \"on-demand\""},
+      {R"({"backends": {"vz": {"idle_stop_seconds": -1}}})",
+       "f.json: backends.vz.idle_stop_seconds: must be 0 (never) or a number of seconds"},
+      {R"({"backends": {"vz": {"idle_stop_seconds": "5m"}}})", "f.json: backends.vz.idle_stop_seconds: must be an integer"},
   };
   for (const Row& r : rows) {
     CAPTURE(r.text);
@@ -91,6 +105,8 @@ TEST_CASE("the documented config file holds exactly the defaults", "[config]") {
     CHECK(doc.driver == def.driver);
     CHECK(doc.bip == def.bip);
     CHECK(doc.address_pool == def.address_pool);
+    CHECK(doc.start == def.start);
+    CHECK(doc.idle_stop_seconds == def.idle_stop_seconds);
   }
   CHECK(documented->translators_vz_enabled == defaults.translators_vz_enabled);
   CHECK(documented->translators_hv_fallback == defaults.translators_hv_fallback);

@@ -94,3 +94,18 @@ TEST_CASE("a foreign platform while vz is down says that vz is not running", "[p
 }
 
 }  // namespace switchyard::placement
+
+TEST_CASE("a translator that failed its probe is refused naming what failed", "[placement][unit]") {
+  using namespace switchyard::placement;
+  RoutingConfig config;
+  config.native_arch = "amd64";
+  BackendView hv{"hv", true, {}};
+  BackendView vz{"vz", true, {}};
+  vz.broken_translators["arm64"] = "qemu-aarch64: probe busybox-arm64 exited 1";
+  absl::StatusOr<Decision> d = Route(config, {"linux/arm64", {}}, hv, vz);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.status().message() ==
+        "cannot run --platform linux/arm64: linux/arm64 needs translation, but the translator on backend vz is "
+        "broken (qemu-aarch64: probe busybox-arm64 exited 1) and the fallback translator on backend hv is not "
+        "configured (set translators.hv.fallback = true)");
+}

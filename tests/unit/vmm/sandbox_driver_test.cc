@@ -28,7 +28,7 @@ TEST_CASE("agent command line carries the VM spec", "[vmm][unit]") {
   REQUIRE(args == std::vector<std::string>{
                       "/usr/libexec/switchyard-agent", "--backend=hv", "--state_dir=/var/lib/switchyard/vms/hv",
                       "--socket=/var/lib/switchyard/vms/hv/agent.sock", "--dockerd=/usr/sbin/dockerd",
-                      "--bip=172.30.0.1/24", "--default_address_pool=172.31.0.0/16",
+                      "--probe_dir=/usr/local/lib/switchyard/probes", "--bip=172.30.0.1/24", "--default_address_pool=172.31.0.0/16",
                       "--cgroup_parent=/switchyard-hv", "--loopback_forward=5000,5001",
                       "--insecure_registries=127.0.0.1:5000", "--manager_grace=30s"});
 }
@@ -39,6 +39,7 @@ TEST_CASE("agent command line omits unset options", "[vmm][unit]") {
   spec.state_dir = "/s";
   spec.agent_bin = "/a";
   spec.manager_grace = absl::ZeroDuration();
+  spec.probe_dir = "";
   auto args = switchyard::vmm::AgentArgs(spec, "/s/agent.sock");
   REQUIRE(args.size() == 5);
 }

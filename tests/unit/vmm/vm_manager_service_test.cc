@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <atomic>
+#include <map>
 #include <filesystem>
 #include <thread>
 
@@ -30,8 +31,29 @@ class FakeAgent final : public agentpb::GuestAgent::Service {
     *response = info;
     return grpc::Status::OK;
   }
+  // The reads a VM manager makes itself (idle check, the asleep snapshot):
+  // an engine with nothing in it. Anything else is not served.
+  grpc::Status EngineExchange(grpc::ServerContext*, const switchyard::types::v1::DockerRequest* request,
+                              switchyard::types::v1::DockerReply* reply) override {
+    static const std::map<std::string, std::string> answers = {
+        {"/info", R"({"ContainersRunning":0,"ContainersPaused":0,"Containers":0})"},
+        {"/version", R"({"Version":"20.10.24"})"},
+        {"/containers/json?all=1", "[]"},
+        {"/images/json", "[]"},
+        {"/images/json?all=1", "[]"},
+        {"/volumes", R"({"Volumes":[]})"},
+        {"/networks", "[]"}};
+    auto it = answers.find(request->target());
+    if (request->method() != "GET" || it == answers.end()) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "");
+    absl::MutexLock lock(&mu);
+    ++engine_reads;
+    reply->set_status(200);
+    reply->set_body(it->second);
+    return grpc::Status::OK;
+  }
   absl::Mutex mu;
   agentpb::GetInfoResponse info;
+  int engine_reads = 0;
 };
 
 pb::GetVmStatusResponse WaitForState(VmManagerService& service, pb::VmState want) {
@@ -295,5 +317,65 @@ TEST_CASE("SyncPorts binds host listeners and reports failures in dockerd's word
   REQUIRE(response.failures(0).error() ==
           "listen tcp4 127.0.0.1:" + std::to_string(port) + ": bind: address already in use");
   ::close(taken);
+  service.Shutdown();
+}
+
+TEST_CASE("an on-demand VM sleeps until a call needs it; concurrent calls share one boot", "[vmm][unit]") {
+  AgentOnSocket fake("sy-vmm-lazy-test", agentpb::ENGINE_STATE_RUNNING);
+  auto owned = std::make_unique<FakeVmDriver>();
+  FakeVmDriver* driver = owned.get();
+  driver->set_agent_endpoint(fake.socket);
+  switchyard::vmm::VmSpec spec;
+  spec.backend = "vz";
+  spec.state_dir = fake.dir.string();
+  auto options = FastOptions();
+  options.boot_at_start = false;
+  options.idle_stop = absl::Milliseconds(300);
+  VmManagerService service(std::move(owned), spec, switchyard::vmm::UnixAgentConnector(), options);
+  service.Start();
+  pb::GetVmStatusResponse status = WaitForState(service, pb::VM_STATE_ASLEEP);
+  REQUIRE(status.state() == pb::VM_STATE_ASLEEP);
+  CHECK(status.last_stop() == "not started yet: it starts when a workload needs it");
+  CHECK(status.vm_pid() == 0);
+
+  // A read the control plane makes is answered from what the VM last
+  // reported (nothing yet), without a boot.
+  {
+    grpc::ServerContext context;
+    switchyard::types::v1::DockerRequest request;
+    request.set_method("GET");
+    request.set_target("/v1.41/containers/json?all=1");
+    switchyard::types::v1::DockerReply reply;
+    REQUIRE(service.EngineExchange(&context, &request, &reply).ok());
+    CHECK(reply.status() == 200);
+    CHECK(reply.body() == "[]\n");
+  }
+  CHECK(driver->boots().empty());
+
+  // Three calls that need the VM: one boot, and each goes through.
+  std::vector<std::thread> callers;
+  std::atomic<int> reached{0};
+  for (int i = 0; i < 3; ++i) {
+    callers.emplace_back([&] {
+      grpc::ServerContext context;
+      switchyard::types::v1::DockerRequest request;
+      request.set_method("POST");
+      request.set_target("/v1.41/containers/create");
+      switchyard::types::v1::DockerReply reply;
+      // Past the VM manager: the fake agent does not serve creates.
+      if (service.EngineExchange(&context, &request, &reply).error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+        ++reached;
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  CHECK(reached == 3);
+  CHECK(driver->boots().size() == 1);
+
+  // Idle (nothing runs, no call) for the idle time: asleep again, saying why.
+  status = WaitForState(service, pb::VM_STATE_ASLEEP);
+  REQUIRE(status.state() == pb::VM_STATE_ASLEEP);
+  CHECK(status.last_stop().rfind("idle for 300ms", 0) == 0);
+  CHECK(fs::exists(fake.dir / "asleep.json"));
   service.Shutdown();
 }
