@@ -163,3 +163,37 @@ def test_docker_events_started_while_vz_sleeps_shows_its_events_once_it_wakes(od
         watcher.terminate()
         out, _ = watcher.communicate(timeout=30)
     assert "start " + name in out and "die " + name in out, out
+
+
+def test_a_vm_manager_killed_while_waking_vz_comes_back_serving(od, images):
+    """Killed while the call that woke vz waits for its boot: the manager
+    restarts, takes over the VM (or boots it again), and the next call runs."""
+    assert wait_for(lambda: asleep(od), IDLE + 60, 0.5), "vz asleep"
+    with open(os.path.join(od.run_dir, "vmm-vz.pid")) as f:
+        pid = int(f.read().strip())
+    name = uid("midwake")
+    runner = subprocess.Popen([DOCKER, "run", "--name", name, "--platform", ARM64, images.arm64, "true"],
+                              env=od.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: not asleep(od), 30, 0.05), "vz to start waking"
+        os.kill(pid, signal.SIGKILL)
+        out, err = runner.communicate(timeout=180)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+
+    def restarted():
+        try:
+            with open(os.path.join(od.run_dir, "vmm-vz.pid")) as f:
+                return int(f.read().strip()) != pid and vm_state(od, "vz")
+        except (OSError, ValueError, AssertionError):
+            return False
+
+    # The interrupted run either went through or failed saying so; once its
+    # manager is back, vz serves.
+    assert runner.returncode == 0 or err.strip(), (out, err)
+    assert wait_for(restarted, 60, 0.5), "vmm-vz to be restarted"
+    ok(od.docker("run", "--rm", "--platform", ARM64, images.arm64, "true"))
+    assert " running" in vm_state(od, "vz")
+    od.docker("rm", "-f", name)
