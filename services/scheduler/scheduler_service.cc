@@ -1,7 +1,5 @@
 #include "services/scheduler/scheduler_service.h"
 
-#include <fcntl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -73,23 +71,20 @@ std::string BuildPreface(const BuildDecision& decision) {
 }  // namespace
 
 grpc::Status SchedulerService::ServeBuildkit(grpc::ServerContext& context, ForwardStream& stream) {
-  int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, "socketpair failed");
-  }
+  std::optional<buildkit::SocketPair> pair = buildkit::MakeSocketPair();
+  if (!pair) return grpc::Status(grpc::StatusCode::INTERNAL, "socketpair failed");
   EngineFrame head;
   head.mutable_response()->set_status(101);
   head.mutable_response()->set_hijacked(true);
   head.mutable_response()->set_content_length(-1);
   if (!stream.Write(head)) {
-    ::close(fds[0]);
-    ::close(fds[1]);
+    ::close(pair->ours);
+    ::close(pair->grpcs);
     return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
   }
-  ::fcntl(fds[1], F_SETFL, ::fcntl(fds[1], F_GETFL) | O_NONBLOCK);  // gRPC's end: it polls
-  buildkit_.Serve(fds[1]);
-  buildkit::PumpFrames(stream, fds[0], [&context] { context.TryCancel(); });
-  ::close(fds[0]);
+  buildkit_.Serve(pair->grpcs);
+  buildkit::PumpFrames(stream, pair->ours, [&context] { context.TryCancel(); });
+  ::close(pair->ours);
   return grpc::Status::OK;
 }
 

@@ -107,22 +107,20 @@ absl::StatusOr<AsleepSnapshot> AsleepSnapshot::Take(const EngineGet& get) {
            {"version", "/version"}}) {
     if (absl::Status s = read(key, target); !s.ok()) return s;
   }
-  json inspects = json::object();
-  for (const auto& row : snapshot.data_["containers"]) {
-    const std::string id = row.value("Id", "");
-    absl::StatusOr<std::pair<int, std::string>> answer = get(absl::StrCat("/containers/", id, "/json"));
-    if (!answer.ok()) return answer.status();
-    if (answer->first == 200) inspects[id] = json::parse(answer->second, nullptr, false);
-  }
-  snapshot.data_["inspects"] = std::move(inspects);
-  json image_inspects = json::object();
-  for (const auto& row : snapshot.data_["images_all"]) {
-    const std::string id = row.value("Id", "");
-    absl::StatusOr<std::pair<int, std::string>> answer = get(absl::StrCat("/images/", id, "/json"));
-    if (!answer.ok()) return answer.status();
-    if (answer->first == 200) image_inspects[id] = json::parse(answer->second, nullptr, false);
-  }
-  snapshot.data_["image_inspects"] = std::move(image_inspects);
+  // The inspect of each row of a list, by id ("containers" → "/containers/ID/json").
+  auto inspect_each = [&](const std::string& list, const std::string& kind, const std::string& key) -> absl::Status {
+    json inspects = json::object();
+    for (const auto& row : snapshot.data_[list]) {
+      const std::string id = row.value("Id", "");
+      absl::StatusOr<std::pair<int, std::string>> answer = get(absl::StrCat("/", kind, "/", id, "/json"));
+      if (!answer.ok()) return answer.status();
+      if (answer->first == 200) inspects[id] = json::parse(answer->second, nullptr, false);
+    }
+    snapshot.data_[key] = std::move(inspects);
+    return absl::OkStatus();
+  };
+  if (absl::Status s = inspect_each("containers", "containers", "inspects"); !s.ok()) return s;
+  if (absl::Status s = inspect_each("images_all", "images", "image_inspects"); !s.ok()) return s;
   return snapshot;
 }
 

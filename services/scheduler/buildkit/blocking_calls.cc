@@ -7,6 +7,25 @@
 
 namespace switchyard::scheduler::buildkit {
 
+void PendingOp::Begin() {
+  absl::MutexLock lock(&mu_);
+  in_flight_ = true;
+}
+
+void PendingOp::Complete(bool ok) {
+  absl::MutexLock lock(&mu_);
+  ok_ = ok;
+  in_flight_ = false;
+}
+
+bool PendingOp::Wait() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(+[](bool* in_flight) { return !*in_flight; }, &in_flight_));
+  return ok_;
+}
+
+void PendingOp::WaitIdle() { (void)Wait(); }
+
 ServerCall::ServerCall(grpc::GenericCallbackServerContext* context, Body body) : context_(context) {
   // Operations started before gRPC binds the reactor are held back by gRPC
   // until it does, so the body may start at once.
@@ -20,32 +39,20 @@ bool ServerCall::Read(grpc::ByteBuffer* message) {
   {
     absl::MutexLock start(&start_mu_);
     if (finished_) return false;
-    {
-      absl::MutexLock lock(&mu_);
-      read_done_.reset();
-    }
+    reading_.Begin();
     StartRead(message);
   }
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](std::optional<bool>* done) { return done->has_value(); }, &read_done_));
-  return *read_done_;
+  return reading_.Wait();
 }
 
 bool ServerCall::Write(const grpc::ByteBuffer& message) {
   {
     absl::MutexLock start(&start_mu_);
     if (finished_) return false;
-    {
-      absl::MutexLock lock(&mu_);
-      write_done_.reset();
-    }
+    writing_.Begin();
     StartWrite(&message);
   }
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](std::optional<bool>* done) { return done->has_value(); }, &write_done_));
-  return *write_done_;
+  return writing_.Wait();
 }
 
 void ServerCall::Finish(const grpc::Status& status) {
@@ -65,15 +72,9 @@ void ServerCall::OnCancelled(std::function<void()> hook) {
   cancel_hook_ = std::move(hook);
 }
 
-void ServerCall::OnReadDone(bool ok) {
-  absl::MutexLock lock(&mu_);
-  read_done_ = ok;
-}
+void ServerCall::OnReadDone(bool ok) { reading_.Complete(ok); }
 
-void ServerCall::OnWriteDone(bool ok) {
-  absl::MutexLock lock(&mu_);
-  write_done_ = ok;
-}
+void ServerCall::OnWriteDone(bool ok) { writing_.Complete(ok); }
 
 void ServerCall::OnCancel() {
   // Under the lock: the body clears the hook (in Finish) before what it
@@ -104,33 +105,20 @@ bool ClientCall::Read(grpc::ByteBuffer* message) {
   {
     absl::MutexLock start(&start_mu_);
     if (reads_stopped_) return false;
-    {
-      absl::MutexLock lock(&mu_);
-      read_done_.reset();
-    }
+    reading_.Begin();
     StartRead(message);
   }
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](std::optional<bool>* done) { return done->has_value(); }, &read_done_));
-  return *read_done_;
+  return reading_.Wait();
 }
 
 bool ClientCall::Write(const grpc::ByteBuffer& message) {
   {
     absl::MutexLock start(&start_mu_);
     if (writes_done_) return false;
-    {
-      absl::MutexLock lock(&mu_);
-      write_done_.reset();
-      write_pending_ = true;
-    }
+    writing_.Begin();
     StartWrite(&message);
   }
-  absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](std::optional<bool>* done) { return done->has_value(); }, &write_done_));
-  return *write_done_;
+  return writing_.Wait();
 }
 
 void ClientCall::WritesDone() {
@@ -139,11 +127,7 @@ void ClientCall::WritesDone() {
     if (writes_done_) return;
     writes_done_ = true;
   }
-  {
-    // Another thread's write may be in flight: the close goes after it.
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(+[](bool* pending) { return !*pending; }, &write_pending_));
-  }
+  writing_.WaitIdle();  // another thread's write may be in flight: the close goes after it
   StartWritesDone();
   RemoveHold();
 }
@@ -162,16 +146,9 @@ grpc::Status ClientCall::Await() {
   return *status_;
 }
 
-void ClientCall::OnReadDone(bool ok) {
-  absl::MutexLock lock(&mu_);
-  read_done_ = ok;
-}
+void ClientCall::OnReadDone(bool ok) { reading_.Complete(ok); }
 
-void ClientCall::OnWriteDone(bool ok) {
-  absl::MutexLock lock(&mu_);
-  write_done_ = ok;
-  write_pending_ = false;
-}
+void ClientCall::OnWriteDone(bool ok) { writing_.Complete(ok); }
 
 void ClientCall::OnDone(const grpc::Status& status) {
   absl::MutexLock lock(&mu_);

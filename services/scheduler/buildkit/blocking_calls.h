@@ -18,6 +18,21 @@ namespace switchyard::scheduler::buildkit {
 // code on its own thread: read the first message, decide, relay. Every call
 // is bidi on the wire, whatever its method declares, so one shape serves all.
 
+// One operation of a kind (a read, a write) that a thread starts and then
+// waits for, while gRPC's callback completes it.
+class PendingOp {
+ public:
+  void Begin();            // just before the operation starts
+  void Complete(bool ok);  // from gRPC's callback
+  bool Wait();             // its result
+  void WaitIdle();         // until none is in flight
+
+ private:
+  absl::Mutex mu_;
+  bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool ok_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 // The call a client made to us. `body` runs on its own thread and ends with
 // Finish; the object deletes itself once gRPC and the body are both done.
 class ServerCall : public grpc::ServerGenericBidiReactor {
@@ -49,9 +64,8 @@ class ServerCall : public grpc::ServerGenericBidiReactor {
   absl::Mutex start_mu_;
   bool finished_ ABSL_GUARDED_BY(start_mu_) = false;
   std::function<void()> cancel_hook_ ABSL_GUARDED_BY(start_mu_);
-  absl::Mutex mu_;
-  std::optional<bool> read_done_ ABSL_GUARDED_BY(mu_);
-  std::optional<bool> write_done_ ABSL_GUARDED_BY(mu_);
+  PendingOp reading_;
+  PendingOp writing_;
   std::atomic<bool> cancelled_{false};
   std::atomic<int> owners_{2};  // gRPC (until OnDone) and the body thread
 };
@@ -83,11 +97,10 @@ class ClientCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBu
   absl::Mutex start_mu_;
   bool writes_done_ ABSL_GUARDED_BY(start_mu_) = false;
   bool reads_stopped_ ABSL_GUARDED_BY(start_mu_) = false;
+  PendingOp reading_;
+  PendingOp writing_;
   absl::Mutex mu_;
-  std::optional<bool> read_done_ ABSL_GUARDED_BY(mu_);
-  std::optional<bool> write_done_ ABSL_GUARDED_BY(mu_);
   std::optional<grpc::Status> status_ ABSL_GUARDED_BY(mu_);
-  bool write_pending_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // A copy of the metadata a client sent, fit to send on: gRPC's own headers

@@ -27,6 +27,21 @@ std::unique_ptr<grpc::ClientContext> ContextFor(ServerCall& call) {
   return context;
 }
 
+// Passes the guest's answers on until it ends or the client goes; then the
+// guest's final status. A client still sending (a bidi stream) is done.
+grpc::Status PassAnswers(ClientCall& upstream, ServerCall& call) {
+  grpc::ByteBuffer message;
+  while (upstream.Read(&message)) {
+    if (!call.Write(message)) {
+      upstream.Cancel();
+      break;
+    }
+  }
+  upstream.StopReading();
+  upstream.WritesDone();
+  return upstream.Await();
+}
+
 std::string BuildIdOf(ServerCall& call) {
   const auto& metadata = call.context().client_metadata();
   auto it = metadata.find(kBuildIdKey);
@@ -190,15 +205,7 @@ void ControlProxy::MergeStream(ServerCall& call, const grpc::ByteBuffer& request
     call.OnCancelled([&upstream] { upstream.Cancel(); });
     upstream.Write(request);
     upstream.WritesDone();
-    grpc::ByteBuffer message;
-    while (upstream.Read(&message)) {
-      if (!call.Write(message)) {
-        upstream.Cancel();
-        break;
-      }
-    }
-    upstream.StopReading();
-    grpc::Status status = upstream.Await();
+    grpc::Status status = PassAnswers(upstream, call);
     call.OnCancelled(nullptr);
     if (status.ok()) {
       any_ok = true;
@@ -231,17 +238,7 @@ void ControlProxy::Relay(ServerCall& call, BackendClient& backend, const std::op
     upstream.WritesDone();
   });
   if (!note.empty()) call.Write(FromString(ProgressNote(note)));
-  grpc::ByteBuffer message;
-  while (upstream.Read(&message)) {
-    if (!call.Write(message)) {
-      upstream.Cancel();
-      break;
-    }
-  }
-  upstream.StopReading();
-  // The guest has answered: a client still sending (a bidi stream) is done.
-  upstream.WritesDone();
-  grpc::Status status = upstream.Await();
+  grpc::Status status = PassAnswers(upstream, call);
   call.OnCancelled(nullptr);
   call.Finish(status);
   requests.join();

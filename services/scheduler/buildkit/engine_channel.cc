@@ -2,7 +2,6 @@
 
 #include <grpcpp/create_channel_posix.h>
 #include <spdlog/spdlog.h>
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,18 +34,17 @@ absl::StatusOr<std::shared_ptr<EngineChannel>> EngineChannel::Dial(BackendClient
                                                ": its engine does not serve BuildKit's API (/grpc answered ",
                                                answer.response().status(), ")"));
   }
-  int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+  std::optional<SocketPair> pair = MakeSocketPair();
+  if (!pair) {
     channel->context_.TryCancel();
     channel->stream_->Finish();
     return absl::InternalError("socketpair failed");
   }
-  channel->fd_ = fds[0];
-  ::fcntl(fds[1], F_SETFL, ::fcntl(fds[1], F_GETFL) | O_NONBLOCK);  // gRPC's end: it polls
+  channel->fd_ = pair->ours;
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
-  channel->channel_ = grpc::CreateCustomInsecureChannelFromFd(absl::StrCat("buildkit.", backend.name()), fds[1], args);
+  channel->channel_ = grpc::CreateCustomInsecureChannelFromFd(absl::StrCat("buildkit.", backend.name()), pair->grpcs, args);
   channel->stub_ = std::make_unique<grpc::GenericStub>(channel->channel_);
   EngineChannel* raw = channel.get();
   const std::string name = backend.name();

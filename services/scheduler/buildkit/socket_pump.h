@@ -1,16 +1,32 @@
 #pragma once
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "switchyard/types/v1/engine.pb.h"
 
 namespace switchyard::scheduler::buildkit {
+
+// The two ends an upgraded engine connection is carried over: ours, which
+// PumpFrames reads and writes, and gRPC's, non-blocking because gRPC polls
+// it. Both close on exec.
+struct SocketPair {
+  int ours = -1;
+  int grpcs = -1;
+};
+inline std::optional<SocketPair> MakeSocketPair() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return std::nullopt;
+  ::fcntl(fds[1], F_SETFL, ::fcntl(fds[1], F_GETFL) | O_NONBLOCK);
+  return SocketPair{fds[0], fds[1]};
+}
 
 // Carries an upgraded engine connection (its data frames) to and from one
 // end of a socket pair, whose other end gRPC serves or dials. Returns when
