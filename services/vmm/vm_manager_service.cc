@@ -472,6 +472,10 @@ absl::StatusOr<std::shared_ptr<agentpb::GuestAgent::StubInterface>> VmManagerSer
     return (state_ != pb::VM_STATE_BOOTING && state_ != pb::VM_STATE_STOPPING) || stopping_;
   };
   for (int round = 0; round < 2; ++round) {
+    if (passive && state_ == pb::VM_STATE_STOPPING) {
+      // Going to sleep: once it sleeps, its record answers the read.
+      mu_.AwaitWithDeadline(absl::Condition(&settled), deadline);
+    }
     if (state_ == pb::VM_STATE_ASLEEP || state_ == pb::VM_STATE_STOPPING) {
       if (passive) {
         return absl::UnavailableError(absl::StrCat("backend ", spec_.backend, " is asleep: ", last_stop_));
@@ -505,7 +509,14 @@ grpc::Status VmManagerService::EngineExchange(grpc::ServerContext* context,
   const bool read = request->method() == "GET" || request->method() == "HEAD";
   CallScope scope(*this, !read);
   auto agent = ReachableAgent(*context, /*passive=*/read);
-  if (!agent.ok()) return rpc::ToGrpc(agent.status());
+  if (!agent.ok()) {
+    // It fell asleep while the read waited: its record answers.
+    if (auto answer = read ? AsleepAnswer(request->method(), request->target()) : std::nullopt) {
+      *reply = *std::move(answer);
+      return grpc::Status::OK;
+    }
+    return rpc::ToGrpc(agent.status());
+  }
   // The caller's deadline and cancellation carry on to the agent.
   auto down_ctx = grpc::ClientContext::FromServerContext(*context);
   return (*agent)->EngineExchange(down_ctx.get(), *request, reply);
@@ -517,7 +528,9 @@ grpc::Status VmManagerService::EngineCall(
   switchyard::types::v1::EngineFrame first;
   if (!stream->Read(&first)) return grpc::Status(grpc::StatusCode::CANCELLED, "caller sent no request");
   const auto& head = first.request();
-  if (auto answer = AsleepAnswer(head.method(), head.target())) {
+  auto answer_asleep = [&]() {
+    std::optional<switchyard::types::v1::DockerReply> answer = AsleepAnswer(head.method(), head.target());
+    if (!answer) return false;
     switchyard::types::v1::EngineFrame frame;
     auto* response = frame.mutable_response();
     response->set_status(answer->status());
@@ -526,11 +539,16 @@ grpc::Status VmManagerService::EngineCall(
     stream->Write(frame);
     frame.set_data(answer->body());
     stream->Write(frame);
-    return grpc::Status::OK;
-  }
+    return true;
+  };
+  if (answer_asleep()) return grpc::Status::OK;
   CallScope scope(*this, !head.passive());
   auto reachable = ReachableAgent(*context, head.passive());
-  if (!reachable.ok()) return rpc::ToGrpc(reachable.status());
+  if (!reachable.ok()) {
+    // It fell asleep while the read waited: its record answers.
+    if (head.passive() && answer_asleep()) return grpc::Status::OK;
+    return rpc::ToGrpc(reachable.status());
+  }
   auto agent = *std::move(reachable);
   grpc::ClientContext down_ctx;
   auto down = agent->EngineCall(&down_ctx);

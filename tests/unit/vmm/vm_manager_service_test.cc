@@ -45,6 +45,12 @@ class FakeAgent final : public agentpb::GuestAgent::Service {
         {"/networks", "[]"}};
     auto it = answers.find(request->target());
     if (request->method() != "GET" || it == answers.end()) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "");
+    absl::Duration delay;
+    {
+      absl::MutexLock lock(&mu);
+      delay = request->target() == "/info" ? absl::ZeroDuration() : snapshot_read_delay;
+    }
+    absl::SleepFor(delay);
     absl::MutexLock lock(&mu);
     ++engine_reads;
     reply->set_status(200);
@@ -54,6 +60,8 @@ class FakeAgent final : public agentpb::GuestAgent::Service {
   absl::Mutex mu;
   agentpb::GetInfoResponse info;
   int engine_reads = 0;
+  // Slows the reads a VM going to sleep records, holding it in STOPPING.
+  absl::Duration snapshot_read_delay;
 };
 
 pb::GetVmStatusResponse WaitForState(VmManagerService& service, pb::VmState want) {
@@ -377,5 +385,48 @@ TEST_CASE("an on-demand VM sleeps until a call needs it; concurrent calls share 
   REQUIRE(status.state() == pb::VM_STATE_ASLEEP);
   CHECK(status.last_stop().rfind("idle for 300ms", 0) == 0);
   CHECK(fs::exists(fake.dir / "asleep.json"));
+  service.Shutdown();
+}
+
+TEST_CASE("a control-plane read while the VM goes to sleep waits and is answered asleep", "[vmm][unit]") {
+  AgentOnSocket fake("sy-vmm-stopping-test", agentpb::ENGINE_STATE_RUNNING);
+  {
+    absl::MutexLock lock(&fake.agent.mu);
+    fake.agent.snapshot_read_delay = absl::Milliseconds(200);
+  }
+  auto owned = std::make_unique<FakeVmDriver>();
+  owned->set_agent_endpoint(fake.socket);
+  switchyard::vmm::VmSpec spec;
+  spec.backend = "vz";
+  spec.state_dir = fake.dir.string();
+  auto options = FastOptions();
+  options.boot_at_start = false;
+  options.idle_stop = absl::Milliseconds(300);
+  VmManagerService service(std::move(owned), spec, switchyard::vmm::UnixAgentConnector(), options);
+  service.Start();
+  REQUIRE(WaitForState(service, pb::VM_STATE_ASLEEP).state() == pb::VM_STATE_ASLEEP);
+  {
+    grpc::ServerContext context;
+    switchyard::types::v1::DockerRequest request;
+    request.set_method("POST");
+    request.set_target("/v1.41/containers/create");
+    switchyard::types::v1::DockerReply reply;
+    service.EngineExchange(&context, &request, &reply);  // wakes it
+  }
+  // Idle again: the manager records the engine's state (slowly) and stops.
+  REQUIRE(WaitForState(service, pb::VM_STATE_STOPPING).state() == pb::VM_STATE_STOPPING);
+  grpc::ServerContext context;
+  switchyard::types::v1::DockerRequest request;
+  request.set_method("GET");
+  request.set_target("/v1.41/containers/json?all=1");
+  switchyard::types::v1::DockerReply reply;
+  grpc::Status answered = service.EngineExchange(&context, &request, &reply);
+  INFO(answered.error_message());
+  REQUIRE(answered.ok());
+  CHECK(reply.status() == 200);
+  CHECK(reply.body() == "[]\n");
+  pb::GetVmStatusResponse status;
+  service.GetVmStatus(nullptr, nullptr, &status);
+  CHECK(status.state() == pb::VM_STATE_ASLEEP);  // the read did not wake it
   service.Shutdown();
 }
