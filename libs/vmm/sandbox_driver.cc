@@ -27,6 +27,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "libs/tunnel/sockets.h"
+#include "libs/vmm/host_process.h"
 #include "libs/vmm/vm_record.h"
 #include "spdlog/spdlog.h"
 
@@ -115,30 +116,6 @@ int ChildMain(void* arg) {
   ChildFail(setup, "exec agent");
 }
 
-// Spawns a helper process with `keep_fds` as its only extra descriptors. It
-// outlives us: the VM it serves may be adopted by our successor.
-absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args, std::vector<int> keep_fds, int log_fd) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return absl::InternalError(Errno("fork"));
-  if (pid == 0) {
-    ::setsid();
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    if (log_fd >= 0) {
-      ::dup2(log_fd, 1);
-      ::dup2(log_fd, 2);
-    }
-    for (int fd : keep_fds) ::fcntl(fd, F_SETFD, 0);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-int PidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 }  // namespace
 
@@ -204,47 +181,6 @@ std::vector<std::string> CgroupDirsToRemove(const std::string& cgroup_root, cons
     out.push_back(top.string());
   }
   return out;
-}
-
-std::string DescribeWaitStatus(int status) {
-  if (WIFEXITED(status)) return absl::StrCat("exited with status ", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return absl::StrCat("killed by signal ", WTERMSIG(status));
-  return absl::StrCat("ended with wait status ", status);
-}
-
-void SandboxDriver::Process::Signal(int sig) const {
-  if (pidfd >= 0) {
-    ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
-  } else if (pid > 0) {
-    ::kill(pid, sig);
-  }
-}
-
-std::optional<std::string> SandboxDriver::Process::WaitEnd(absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  if (!child) {
-    if (pidfd < 0) return "ended";
-    pollfd pfd{pidfd, POLLIN, 0};
-    while (true) {
-      int left = static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now())));
-      int n = ::poll(&pfd, 1, left);
-      if (n > 0 || (n < 0 && errno != EINTR)) return "ended";
-      if (n == 0) return std::nullopt;
-    }
-  }
-  while (true) {
-    int status = 0;
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) return DescribeWaitStatus(status);
-    if (r < 0 && errno != EINTR) return "vanished";  // not ours any more
-    if (absl::Now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-}
-
-void SandboxDriver::Process::Release() {
-  if (pidfd >= 0) ::close(pidfd);
-  *this = {};
 }
 
 SandboxDriver::SandboxDriver(std::string slirp_bin) : slirp_bin_(std::move(slirp_bin)) {}
@@ -355,7 +291,7 @@ absl::Status SandboxDriver::Boot(const VmSpec& spec) {
   // The VM's network: slirp4netns attaches to the child's net namespace.
   std::string slirp_log = (fs::path(spec.state_dir) / "slirp4netns.log").string();
   int slirp_log_fd = ::open(slirp_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  auto slirp = Spawn(SlirpArgs(slirp_bin_, pid, ready_pipe[1], lifeline_pipe[0]), {ready_pipe[1], lifeline_pipe[0]},
+  auto slirp = SpawnDetached(SlirpArgs(slirp_bin_, pid, ready_pipe[1], lifeline_pipe[0]), {ready_pipe[1], lifeline_pipe[0]},
                      slirp_log_fd);
   if (slirp_log_fd >= 0) ::close(slirp_log_fd);
   if (!slirp.ok()) return fail(std::string(slirp.status().message()));
@@ -422,9 +358,9 @@ bool SandboxDriver::Adopt(const VmSpec& spec) {
   }
   // Open the pidfds first, then check the start times: a pid reused after
   // the check could otherwise be taken for ours.
-  auto take = [](pid_t pid, uint64_t start) -> Process {
+  auto take = [](pid_t pid, uint64_t start) -> HostProcess {
     if (pid <= 0) return {};
-    Process p{pid, PidfdOpen(pid), false};
+    HostProcess p{pid, PidfdOpen(pid), false};
     if (p.pidfd < 0 || !IsSameProcess(pid, start)) p.Release();
     return p;
   };

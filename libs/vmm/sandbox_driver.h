@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "libs/vmm/host_process.h"
 #include "libs/vmm/vm_driver.h"
 
 namespace switchyard::vmm {
@@ -40,22 +41,6 @@ class SandboxDriver : public VmDriver {
   std::string HandoffEndpoint() const override;
 
  private:
-  // A host process of the VM: our child after a boot, or one adopted from a
-  // previous manager (then only its pidfd tells when it ends).
-  struct Process {
-    pid_t pid = 0;
-    int pidfd = -1;
-    bool child = false;
-
-    // Through the pidfd when there is one, so a reused pid is never hit.
-    void Signal(int sig) const;
-    // How it ended ("exited with status 0", "ended"), once it has within
-    // `timeout`, reaped if our child; nullopt while it runs.
-    std::optional<std::string> WaitEnd(absl::Duration timeout);
-    // Forgets it: closes the pidfd.
-    void Release();
-  };
-
   std::string RecordPath() const;
   std::string LeaseEndpoint() const;
   void HoldLease();
@@ -64,8 +49,8 @@ class SandboxDriver : public VmDriver {
 
   std::string slirp_bin_;
   VmSpec spec_;
-  Process agent_;
-  Process slirp_;
+  HostProcess agent_;
+  HostProcess slirp_;
   int lease_fd_ = -1;
   std::string exit_reason_;
 };
@@ -91,7 +76,5 @@ std::string VmMemoryCgroup(const std::string& cgroup_parent, const std::string& 
 std::vector<std::string> CgroupDirsToRemove(const std::string& cgroup_root,
                                             const std::string& cgroup_parent);
 
-// "exited with status 3" / "killed by signal 9" for a waitpid status.
-std::string DescribeWaitStatus(int status);
 
 }  // namespace switchyard::vmm
