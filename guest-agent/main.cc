@@ -27,6 +27,7 @@
 #include "guest-agent/manager_lease.h"
 #include "guest-agent/handoff_server.h"
 #include "guest-agent/published_addresses.h"
+#include "guest-agent/serial_link.h"
 #include "guest-agent/tunnel_server.h"
 #include "libs/state_lock/state_lock.h"
 #include "libs/rpc/unix_server.h"
@@ -46,6 +47,9 @@ ABSL_FLAG(std::string, manager_socket, "",
           "Where a VM manager holds the VM (guest-agent/manager_lease.h). Default <state_dir>/manager.sock.");
 ABSL_FLAG(absl::Duration, manager_grace, absl::ZeroDuration(),
           "Shut the VM down once no VM manager has held it this long; 0: never (an agent outside a VM).");
+ABSL_FLAG(std::string, serial_port, "",
+          "In a VM without vsock: the name of the virtio-serial port over which the VM manager reaches the "
+          "agent's sockets (libs/stream_mux).");
 ABSL_FLAG(std::string, dockerd, "/usr/sbin/dockerd", "dockerd binary.");
 ABSL_FLAG(std::string, probe_dir, switchyard::agent::kDefaultProbeDir,
           "Directory of busybox-<arch> probe binaries that prove each translator.");
@@ -154,6 +158,18 @@ int Main() {
     }
   }
 
+  // The VM manager's way in, on a VM: it connects to the lease first.
+  std::unique_ptr<stream_mux::MuxLink> serial_link;
+  if (const std::string port = absl::GetFlag(FLAGS_serial_port); !port.empty()) {
+    auto link = ServeOverSerialPort(port, socket, tunnel_socket, manager_socket);
+    if (!link.ok()) {
+      spdlog::error("serial port {}: {}", port, std::string(link.status().message()));
+      return 1;
+    }
+    serial_link = *std::move(link);
+    spdlog::info("serving the VM manager over virtio-serial port {}", port);
+  }
+
   const bool is_init = ::getpid() == 1;
   // Outside a VM (tests), still collect orphans so nothing stays a zombie.
   if (!is_init) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -236,6 +252,7 @@ int Main() {
   forwarder.Stop();
   supervisor.Stop(absl::Seconds(15));
   lease.Stop();
+  if (serial_link != nullptr) serial_link->Stop();
   ::unlink(socket.c_str());
   spdlog::info("stopped");
   // As PID 1 our exit ends every process left in the guest.

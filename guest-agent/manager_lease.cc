@@ -42,7 +42,8 @@ void ManagerLease::Run(int listen_fd) {
   std::vector<int> holders;
   absl::Time unheld_since = absl::Now();
   bool expired = false;
-  while (!expired) {
+  bool asked = false;
+  while (!expired && !asked) {
     std::vector<pollfd> fds = {{wake_fd_, POLLIN, 0}, {listen_fd, POLLIN, 0}};
     for (int fd : holders) fds.push_back({fd, POLLIN, 0});
     int timeout_ms = -1;
@@ -60,11 +61,18 @@ void ManagerLease::Run(int listen_fd) {
         holders.push_back(accepted.fd);
       }
     }
-    // A holder never writes: readable means it closed (or died).
+    // A holder writes only to ask for a shutdown; otherwise readable means
+    // it closed (or died).
     for (size_t i = fds.size(); i-- > 2;) {
       if (fds[i].revents == 0) continue;
       char byte;
-      if (::read(fds[i].fd, &byte, 1) > 0) continue;
+      if (::read(fds[i].fd, &byte, 1) > 0) {
+        if (byte == kShutDownNow) {
+          spdlog::info("VM manager asks the VM to shut down");
+          asked = true;
+        }
+        continue;
+      }
       ::close(fds[i].fd);
       std::erase(holders, fds[i].fd);
       if (holders.empty()) {
@@ -77,10 +85,8 @@ void ManagerLease::Run(int listen_fd) {
   }
   for (int fd : holders) ::close(fd);
   ::close(listen_fd);
-  if (expired) {
-    spdlog::warn("no VM manager for {}: shutting the VM down", absl::FormatDuration(grace_));
-    on_expire_();
-  }
+  if (expired) spdlog::warn("no VM manager for {}: shutting the VM down", absl::FormatDuration(grace_));
+  if (expired || asked) on_expire_();
 }
 
 }  // namespace switchyard::agent

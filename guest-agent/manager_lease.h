@@ -15,9 +15,14 @@ namespace switchyard::agent {
 // connects again and carries on with the running VM. Only when no manager
 // has held the lease for `grace` — none came back, or none ever connected —
 // does the agent take the VM down, so a VM is never left running unowned.
+// What a holder writes to have the VM shut down now (a VM on a hypervisor
+// has no signal to send to the agent).
+inline constexpr char kShutDownNow = 'S';
+
 class ManagerLease {
  public:
-  // `on_expire` runs once, on the lease's thread.
+  // `on_expire` runs once, on the lease's thread: when the lease expires,
+  // or when a holder asks (kShutDownNow).
   ManagerLease(absl::Duration grace, std::function<void()> on_expire);
   ManagerLease(const ManagerLease&) = delete;
   ManagerLease& operator=(const ManagerLease&) = delete;

@@ -63,6 +63,22 @@ TEST_CASE("a held lease outlives its grace; a new holder within the grace keeps 
   CHECK(WaitFor(expired, 1, absl::Seconds(5)));
 }
 
+TEST_CASE("a holder that asks for a shutdown gets it at once, within the grace") {
+  LeaseDir dir;
+  std::atomic<int> expired{0};
+  ManagerLease lease(absl::Minutes(10), [&] { ++expired; });
+  REQUIRE(lease.Start(dir.socket()).ok());
+  absl::StatusOr<int> holder = tunnel::ConnectUnix(dir.socket());
+  REQUIRE(holder.ok());
+  char other = 'x';
+  REQUIRE(::write(*holder, &other, 1) == 1);  // any other byte is not a request
+  absl::SleepFor(absl::Milliseconds(200));
+  CHECK(expired.load() == 0);
+  REQUIRE(::write(*holder, &kShutDownNow, 1) == 1);
+  CHECK(WaitFor(expired, 1, absl::Seconds(5)));
+  ::close(*holder);
+}
+
 TEST_CASE("a stopped lease does not expire") {
   LeaseDir dir;
   std::atomic<int> expired{0};
