@@ -1,0 +1,79 @@
+"""The guest image's build plan (tools/guest-image/guest_image_plan.py):
+pure functions, no root, no downloads."""
+
+import lzma
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools", "guest-image"))
+import guest_image_plan as plan  # noqa: E402
+
+
+def test_modules_load_after_what_they_depend_on():
+    depends = {"ext4": ["jbd2", "mbcache", "crc16"], "jbd2": [], "mbcache": [], "crc16": [],
+               "virtio_pci": ["virtio", "virtio_ring"], "virtio": ["virtio_ring"], "virtio_ring": []}
+    order, missing = plan.module_load_order(["virtio-pci", "ext4", "virtio_ring", "squashfs"], depends,
+                                            set(depends))
+    assert order == ["virtio_ring", "virtio", "virtio_pci", "jbd2", "mbcache", "crc16", "ext4"]
+    assert missing == ["squashfs"]  # built in, or not there: the builder tells which
+
+
+def test_a_module_dependency_cycle_is_named():
+    with pytest.raises(ValueError, match="a -> b -> a"):
+        plan.module_load_order(["a"], {"a": ["b"], "b": ["a"]}, {"a", "b"})
+
+
+def test_module_dependencies_come_from_modinfo():
+    ko = b"\x7fELF...\0license=GPL\0depends=jbd2,mbcache,crc16\0retpoline=Y\0name=ext4\0"
+    assert plan.module_depends(ko) == ["jbd2", "mbcache", "crc16"]
+    assert plan.module_depends(b"\0depends=\0name=crc16\0") == []
+    assert plan.modinfo_field(ko, "name") == "ext4"
+
+
+def test_ldd_output_gives_library_paths():
+    out = """\tlinux-vdso.so.1 (0x00007ffd5a9e2000)
+\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f6a1c000000)
+\t/lib64/ld-linux-x86-64.so.2 (0x00007f6a1c400000)
+"""
+    assert plan.parse_ldd(out) == ["/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"]
+    assert plan.parse_ldd("\tnot a dynamic executable\n") == []
+
+
+def test_binfmt_registration_points_at_the_image_and_opens_it_at_once():
+    line = (r":qemu-aarch64:M::\x7fELF\x02\x01\x01:\xff\xff\xff\xff:/usr/libexec/qemu-binfmt/aarch64-binfmt-P:OPF")
+    assert plan.binfmt_registration(line, "/usr/bin/qemu-aarch64-static") == (
+        r":qemu-aarch64:M::\x7fELF\x02\x01\x01:\xff\xff\xff\xff:/usr/bin/qemu-aarch64-static:OPF")
+    assert plan.binfmt_registration(":x:M::ab:ff:/i:P", "/j").endswith(":/j:PF")
+    with pytest.raises(ValueError):
+        plan.binfmt_registration("enabled\ninterpreter /x", "/j")
+
+
+def test_the_kernel_is_found_inside_its_bzimage():
+    elf = b"\x7fELF" + b"kernel" * 1000
+    bzimage = b"MZ setup code \xfd7zXZ\x00 not this one " + lzma.compress(elf, format=lzma.FORMAT_XZ) + b"trailer"
+    assert plan.kernel_from_bzimage(bzimage) == elf
+    with pytest.raises(ValueError):
+        plan.kernel_from_bzimage(b"MZ no payload")
+
+
+def test_the_cache_key_changes_with_any_input():
+    base = {"kernel": "linux-image-6.1.0-57-amd64_6.1.192-3_amd64.deb", "binaries": [["/usr/sbin/dockerd", 1, 2]]}
+    key = plan.cache_key(base)
+    assert key == plan.cache_key(dict(reversed(list(base.items()))))  # order of keys does not matter
+    assert key != plan.cache_key(dict(base, kernel="linux-image-6.1.0-58-amd64_6.1.193-1_amd64.deb"))
+    assert key != plan.cache_key(dict(base, binaries=[["/usr/sbin/dockerd", 1, 3]]))
+
+
+def test_cpio_entries_are_the_kernels_newc_format():
+    entry = plan.newc_entry("init", 0o100755, b"#!/bin/sh\n", ino=1)
+    assert entry.startswith(b"070701")
+    header = entry[6:110]
+    fields = [int(header[i:i + 8], 16) for i in range(0, 104, 8)]
+    ino, mode, uid, gid, nlink, mtime, size = fields[:7]
+    assert (ino, mode, uid, gid, mtime, size) == (1, 0o100755, 0, 0, 0, 10)
+    assert fields[11] == len("init") + 1  # name size counts its NUL
+    assert entry[110:115] == b"init\0"
+    assert len(entry) % 4 == 0
+    assert b"#!/bin/sh\n" in entry
