@@ -94,11 +94,24 @@ class Reader {
       return absl::OkStatus();
     };
   }
+  auto StringList(std::vector<std::string>* out) {
+    return [this, out](const json& v, const std::string& path) -> absl::Status {
+      if (!v.is_array()) return Bad(origin_, path, "must be a list of strings");
+      out->clear();
+      for (const json& item : v) {
+        if (!item.is_string()) return Bad(origin_, path, "must be a list of strings");
+        out->push_back(item.get<std::string>());
+      }
+      return absl::OkStatus();
+    };
+  }
   auto Backend(BackendConfig* out) {
     return [this, out](const json& v, const std::string& path) -> absl::Status {
       return Object(v, path, {{"driver", String(&out->driver)}, {"bip", String(&out->bip)},
                               {"address_pool", String(&out->address_pool)}, {"start", String(&out->start)},
-                              {"idle_stop_seconds", Int(&out->idle_stop_seconds)}});
+                              {"idle_stop_seconds", Int(&out->idle_stop_seconds)},
+                              {"memory_mib", Int(&out->memory_mib)}, {"cpus", Int(&out->cpus)},
+                              {"disk_gib", Int(&out->disk_gib)}});
     };
   }
 
@@ -117,13 +130,25 @@ absl::Status Validate(const Config& c, const std::string& origin) {
   if (c.instance.empty() || c.instance.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos) {
     return Bad(origin, "instance", "must be non-empty lowercase letters, digits, '-' or '_'");
   }
+  const std::string& accel = c.guest.accelerator;
+  if (accel != "" && accel != "kvm" && accel != "hvf" && accel != "tcg") {
+    return Bad(origin, "guest.accelerator",
+               absl::StrCat("\"", accel, "\" is not accepted; accepted values: \"kvm\", \"hvf\", \"tcg\", \"\" (choose)"));
+  }
+  if (!c.guest.image.empty() && c.guest.image[0] != '/') return Bad(origin, "guest.image", "must be an absolute path");
+  for (const std::string& share : c.guest.shares) {
+    if (share.empty() || share[0] != '/' || share.find_first_of(" \t\n,|\"") != std::string::npos) {
+      return Bad(origin, "guest.shares",
+                 absl::StrCat("\"", share, "\" must be an absolute path without spaces, ',', '|' or '\"'"));
+    }
+  }
   std::vector<std::pair<std::string, Cidr>> ranges;
   for (const auto& [name, b] : {std::pair<std::string, const BackendConfig&>{"hv", c.hv}, {"vz", c.vz}}) {
     const std::string prefix = absl::StrCat("backends.", name);
 #ifdef __APPLE__
-    const std::vector<std::string> drivers = {name == "hv" ? "krunkit" : "vfkit"};
+    const std::vector<std::string> drivers = {name == "hv" ? "krunkit" : "vfkit", "qemu"};
 #else
-    const std::vector<std::string> drivers = {"sandbox"};
+    const std::vector<std::string> drivers = {"sandbox", "qemu"};
 #endif
     if (std::find(drivers.begin(), drivers.end(), b.driver) == drivers.end()) {
       return Bad(origin, prefix + ".driver",
@@ -137,6 +162,9 @@ absl::Status Validate(const Config& c, const std::string& origin) {
     if (b.idle_stop_seconds < 0) {
       return Bad(origin, prefix + ".idle_stop_seconds", "must be 0 (never) or a number of seconds");
     }
+    if (b.memory_mib < 512) return Bad(origin, prefix + ".memory_mib", "must be at least 512 (MiB)");
+    if (b.cpus < 1 || b.cpus > 64) return Bad(origin, prefix + ".cpus", "must be 1 to 64");
+    if (b.disk_gib < 1) return Bad(origin, prefix + ".disk_gib", "must be at least 1 (GiB)");
     for (const auto& [key, text] : {std::pair<std::string, std::string>{"bip", b.bip}, {"address_pool", b.address_pool}}) {
       std::optional<Cidr> cidr = ParseCidr(text);
       if (!cidr.has_value()) {
@@ -172,6 +200,10 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, const std::string& or
     return r.Object(v, path, {{"vz_enabled", r.Bool(&c.translators_vz_enabled)},
                               {"hv_fallback", r.Bool(&c.translators_hv_fallback)}});
   };
+  auto guest = [&](const json& v, const std::string& path) {
+    return r.Object(v, path, {{"image", r.String(&c.guest.image)}, {"accelerator", r.String(&c.guest.accelerator)},
+                              {"shares", r.StringList(&c.guest.shares)}});
+  };
   auto experimental = [&](const json& v, const std::string& path) {
     return r.Object(v, path, {{"mixed_groups", r.Bool(&c.experimental_mixed_groups)}});
   };
@@ -181,6 +213,7 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, const std::string& or
                                 {"native_arch", r.String(&c.native_arch)},
                                 {"instance", r.String(&c.instance)},
                                 {"backends", backends},
+                                {"guest", guest},
                                 {"translators", translators},
                                 {"experimental", experimental}});
   if (!read.ok()) return read;

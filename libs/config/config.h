@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -13,6 +14,19 @@ struct BackendConfig {
   std::string address_pool;        // where its user-defined networks come from, "10.211.0.0/16"
   std::string start = "eager";     // "eager": booted at `up`; "on-demand": when a workload first needs it
   int idle_stop_seconds = 0;       // stopped after this long idle (0: never)
+  // A VM with its own kernel (qemu, vfkit, krunkit): its size.
+  int memory_mib = 2048;
+  int cpus = 2;
+  int disk_gib = 64;  // the data disk, a sparse file: it takes what the guest writes
+};
+
+// How VMs with their own kernel (qemu, vfkit, krunkit) are made.
+struct GuestConfig {
+  std::string image;        // tools/guest-image's output; "" = its default for this arch
+  std::string accelerator;  // qemu's: "kvm", "hvf", "tcg"; "" chooses what works here
+  // Host directories mounted in the guests at the same paths, so bind
+  // mounts of them work (as Docker Desktop shares /Users and /tmp).
+  std::vector<std::string> shares = {"/home", "/tmp"};
 };
 
 // The whole service set's settings: one file, whose defaults need no editing.
@@ -27,6 +41,7 @@ struct Config {
   // The translating VM costs nothing until a workload needs it, and nothing
   // again once idle for 5 minutes.
   BackendConfig vz{"sandbox", "10.220.0.1/24", "10.221.0.0/16", "on-demand", 300};
+  GuestConfig guest;
   bool translators_vz_enabled = true;     // foreign archs run on vz through its translator
   bool translators_hv_fallback = false;   // …or on hv's, when vz cannot
   bool experimental_mixed_groups = false;  // a Compose project or pod may span both VMs

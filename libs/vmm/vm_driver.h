@@ -78,6 +78,9 @@ class VmDriver {
     std::vector<agent::TranslatorProbe> probes;  // proven (ran) or not
   };
   virtual Expected ExpectedBeforeBoot(const VmSpec& spec) const { return {}; }
+  // A hypervisor's accelerator and why it was chosen, once booted or
+  // adopted; "" for a driver without one (the sandbox).
+  virtual std::string Accelerator() const { return ""; }
 };
 
 }  // namespace switchyard::vmm

@@ -339,6 +339,8 @@ grpc::Status SchedulerService::GetStatus(grpc::ServerContext*, const v1::GetStat
     for (const auto& t : status->translators()) out->add_translators(t);
     out->set_engine_version(status->engine_version());
     out->set_last_stop(status->last_stop());
+    out->set_driver(status->driver());
+    out->set_accelerator(status->accelerator());
     // A sleeping VM answers its list from what it last reported.
     if (status->state() == vmm::v1::VM_STATE_RUNNING || status->state() == vmm::v1::VM_STATE_ASLEEP) {
       absl::StatusOr<EngineReply> list = backend->Call("GET", "/containers/json?all=1");

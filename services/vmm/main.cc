@@ -15,12 +15,24 @@
 #include "libs/rpc/unix_server.h"
 #include "libs/run_dir/run_dir.h"
 #include "libs/state_lock/state_lock.h"
+#include "libs/vmm/qemu_driver.h"
 #include "libs/vmm/sandbox_driver.h"
 #include "services/vmm/vm_manager_service.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, backend, "", "Which VM this manager runs: hv or vz.");
-ABSL_FLAG(std::string, driver, "sandbox", "VM driver (only sandbox on Linux for now).");
+ABSL_FLAG(std::string, driver, "sandbox",
+          "VM driver: sandbox (namespaces on the host's kernel) or qemu (a real VM from the guest image).");
+ABSL_FLAG(std::string, guest_image, "",
+          "qemu: the guest image directory (tools/guest-image/build); default "
+          "/var/cache/switchyard/guest/current-<arch>.");
+ABSL_FLAG(std::string, accelerator, "", "qemu: kvm, hvf or tcg; empty chooses what works on this host.");
+ABSL_FLAG(int, memory_mib, 2048, "qemu: the VM's memory.");
+ABSL_FLAG(int, cpus, 2, "qemu: the VM's CPUs.");
+ABSL_FLAG(int, disk_gib, 64, "qemu: the size of the VM's data disk (a sparse file).");
+ABSL_FLAG(std::string, shares, "/home,/tmp", "qemu: host directories mounted in the guest at the same paths.");
+ABSL_FLAG(std::string, translators, "",
+          "qemu: binfmt handlers the guest registers from its image (e.g. qemu-aarch64).");
 ABSL_FLAG(std::string, run_dir, "/run/switchyard", "Private run directory; serves <run_dir>/vmm-<backend>.sock.");
 ABSL_FLAG(std::string, state_dir, "", "The VM's state directory (default /var/lib/switchyard/vms/<backend>). Not under /run.");
 ABSL_FLAG(std::string, agent_bin, "", "switchyard-agent binary (default: next to this binary, or the build tree's).");
@@ -50,14 +62,29 @@ std::string DefaultAgentBin() {
   return "/usr/libexec/switchyard/switchyard-agent";
 }
 
+std::unique_ptr<VmDriver> MakeDriver(const std::string& name) {
+  if (name == "sandbox") return std::make_unique<SandboxDriver>();
+  QemuDriverOptions options;
+  options.image_dir = absl::GetFlag(FLAGS_guest_image);
+  if (options.image_dir.empty()) options.image_dir = DefaultGuestImage();
+  options.accel = absl::GetFlag(FLAGS_accelerator);
+  options.memory_mib = absl::GetFlag(FLAGS_memory_mib);
+  options.cpus = absl::GetFlag(FLAGS_cpus);
+  options.disk_gib = absl::GetFlag(FLAGS_disk_gib);
+  options.shares = absl::StrSplit(absl::GetFlag(FLAGS_shares), ',', absl::SkipWhitespace());
+  options.translators = absl::StrSplit(absl::GetFlag(FLAGS_translators), ',', absl::SkipWhitespace());
+  return std::make_unique<QemuDriver>(std::move(options));
+}
+
 int Main() {
   const std::string backend = absl::GetFlag(FLAGS_backend);
   if (backend != "hv" && backend != "vz") {
     spdlog::error("vmm: --backend must be hv or vz, not \"{}\"", backend);
     return 2;
   }
-  if (absl::GetFlag(FLAGS_driver) != "sandbox") {
-    spdlog::error("vmm[{}]: driver \"{}\" is not available on this host", backend, absl::GetFlag(FLAGS_driver));
+  const std::string driver_name = absl::GetFlag(FLAGS_driver);
+  if (driver_name != "sandbox" && driver_name != "qemu") {
+    spdlog::error("vmm[{}]: driver \"{}\" is not available on this host", backend, driver_name);
     return 2;
   }
   VmSpec spec;
@@ -120,7 +147,7 @@ int Main() {
   options.idle_stop = absl::GetFlag(FLAGS_idle_stop);
   // Published ports are bound by SyncPorts calls from the scheduler; Shutdown
   // below closes every listener and tunneled connection before the VM stops.
-  VmManagerService service(std::make_unique<SandboxDriver>(), spec, UnixAgentConnector(), options);
+  VmManagerService service(MakeDriver(driver_name), spec, UnixAgentConnector(), options);
   auto server = rpc::StartUnixServer(socket, {&service});
   if (!server.ok()) {
     spdlog::error("vmm[{}]: {}", backend, std::string(server.status().message()));

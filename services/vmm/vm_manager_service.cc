@@ -256,6 +256,7 @@ bool VmManagerService::BootOnce(bool adopt) {
   {
     absl::MutexLock lock(&mu_);
     vm_pid_ = driver_->Pid();
+    accelerator_ = driver_->Accelerator();
     tunnel_endpoint_ = driver_->TunnelEndpoint();
     handoff_endpoint_ = driver_->HandoffEndpoint();
     agent_ = connector_(driver_->AgentEndpoint());
@@ -438,6 +439,7 @@ grpc::Status VmManagerService::GetVmStatus(grpc::ServerContext*, const pb::GetVm
   absl::MutexLock lock(&mu_);
   response->set_backend(spec_.backend);
   response->set_driver(driver_->Name());
+  response->set_accelerator(accelerator_);
   response->set_state(state_);
   response->set_error(error_);
   response->set_vm_pid(state_ == pb::VM_STATE_STOPPED || state_ == pb::VM_STATE_ASLEEP ? 0 : vm_pid_);

@@ -127,6 +127,7 @@ class VmManagerService final : public switchyard::vmm::v1::VmManager::Service {
   std::shared_ptr<switchyard::agent::v1::GuestAgent::StubInterface> agent_ ABSL_GUARDED_BY(mu_);
   switchyard::agent::v1::GetInfoResponse info_ ABSL_GUARDED_BY(mu_);
   int64_t vm_pid_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string accelerator_ ABSL_GUARDED_BY(mu_);  // the driver's, once booted
   // Read by tunnel dials on connection threads; the driver is not.
   std::string tunnel_endpoint_ ABSL_GUARDED_BY(mu_);
   std::string handoff_endpoint_ ABSL_GUARDED_BY(mu_);

@@ -45,6 +45,10 @@ ABSL_FLAG(bool, translators_vz_enabled, true, "run foreign-arch workloads on vz 
 ABSL_FLAG(std::string, vz_start, "on-demand", "when vz boots: eager (at up) or on-demand (when a workload needs it)");
 ABSL_FLAG(int, vz_idle_stop_seconds, 300, "stop vz after this many idle seconds (0: never)");
 ABSL_FLAG(bool, translators_hv_fallback, false, "when vz cannot translate, run foreign-arch workloads on hv's fallback translator");
+ABSL_FLAG(std::string, driver, "sandbox",
+          "VM driver of both VMs: sandbox (namespaces on the host's kernel) or qemu (real VMs from the guest image)");
+ABSL_FLAG(std::string, accelerator, "", "qemu's accelerator: kvm, hvf or tcg; empty chooses what works here");
+ABSL_FLAG(std::string, guest_image, "", "the guest image directory (tools/guest-image/build); empty: its default");
 ABSL_FLAG(bool, experimental_mixed_groups, false, "allow a Compose project or pod to span both backends");
 ABSL_FLAG(std::string, config, "",
           "the config file (deploy/switchyard.json documents every key); default /etc/switchyard/switchyard.json "
@@ -104,6 +108,10 @@ absl::StatusOr<ServiceSetConfig> Config() {
   file.vz.start = pick("vz_start", absl::GetFlag(FLAGS_vz_start), file.vz.start);
   file.vz.idle_stop_seconds = pick("vz_idle_stop_seconds", absl::GetFlag(FLAGS_vz_idle_stop_seconds),
                                    file.vz.idle_stop_seconds);
+  file.hv.driver = pick("driver", absl::GetFlag(FLAGS_driver), file.hv.driver);
+  file.vz.driver = pick("driver", absl::GetFlag(FLAGS_driver), file.vz.driver);
+  file.guest.accelerator = pick("accelerator", absl::GetFlag(FLAGS_accelerator), file.guest.accelerator);
+  file.guest.image = pick("guest_image", absl::GetFlag(FLAGS_guest_image), file.guest.image);
   const std::string origin = loaded.ok() ? absl::StrCat(path, " and flags") : "flags";
   if (absl::Status valid = switchyard::config::Validate(file, origin); !valid.ok()) return valid;
 
@@ -114,6 +122,7 @@ absl::StatusOr<ServiceSetConfig> Config() {
   c.experimental_mixed_groups = file.experimental_mixed_groups;
   c.hv = file.hv;
   c.vz = file.vz;
+  c.guest = file.guest;
   c.probe_dir = absl::GetFlag(FLAGS_probe_dir);
   return c;
 }
@@ -185,6 +194,7 @@ int Status(const ServiceSetConfig& config) {
   for (const auto& b : status->backends()) {
     std::string line = absl::StrCat("vm ", b.backend(), "       ", b.state());
     if (b.state() == "running") {
+      if (b.driver() != "sandbox") absl::StrAppend(&line, " driver=", b.driver(), " accelerator=", b.accelerator());
       absl::StrAppend(&line, " arch=", b.kernel_arch(), " translators=",
                       b.translators().empty() ? "none" : absl::StrJoin(b.translators(), ","),
                       " engine=", b.engine_version(), " containers=", b.containers());

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace switchyard::cli {
 namespace {
@@ -70,7 +71,18 @@ std::vector<ServiceSpec> ServiceSpecs(const ServiceSetConfig& c) {
                       absl::StrCat("--loopback_forward=", c.loopback_forward),
                       absl::StrCat("--probe_dir=", c.probe_dir.empty() ? agent::kDefaultProbeDir : c.probe_dir),
                       absl::StrCat("--start=", vm.start),
-                      absl::StrCat("--idle_stop=", vm.idle_stop_seconds, "s")},
+                      absl::StrCat("--idle_stop=", vm.idle_stop_seconds, "s"),
+                      absl::StrCat("--memory_mib=", vm.memory_mib), absl::StrCat("--cpus=", vm.cpus),
+                      absl::StrCat("--disk_gib=", vm.disk_gib),
+                      absl::StrCat("--guest_image=", c.guest.image),
+                      absl::StrCat("--accelerator=", c.guest.accelerator),
+                      absl::StrCat("--shares=", absl::StrJoin(c.guest.shares, ",")),
+                      // A guest with its own kernel registers the translator
+                      // only where the routing settings send foreign work.
+                      absl::StrCat("--translators=",
+                                   (name == "vz" ? c.translators_vz_enabled : c.translators_hv_fallback)
+                                       ? agent::ForeignQemuTranslator()
+                                       : std::string())},
                      40});
   }
   specs.push_back({"scheduler",

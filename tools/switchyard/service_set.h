@@ -24,6 +24,7 @@ struct ServiceSetConfig {
   switchyard::config::BackendConfig hv = switchyard::config::Config{}.hv;
   switchyard::config::BackendConfig vz = switchyard::config::Config{}.vz;
   std::string probe_dir;  // translator probe binaries; "" for the installed ones
+  switchyard::config::GuestConfig guest;  // VMs with their own kernel
 };
 
 struct ServiceSpec {

@@ -24,9 +24,11 @@ TEST_CASE("every documented key is read", "[config]") {
     // comments are allowed
     "paths": {"run_dir": "/run/sy", "state_dir": "/srv/sy"},
     "socket_group": "docker", "native_arch": "arm64", "instance": "sy-test",
-    "backends": {"hv": {"driver": "sandbox", "bip": "10.1.0.1/24", "address_pool": "10.2.0.0/16"},
+    "backends": {"hv": {"driver": "qemu", "bip": "10.1.0.1/24", "address_pool": "10.2.0.0/16",
+                        "memory_mib": 4096, "cpus": 4, "disk_gib": 100},
                  "vz": {"bip": "10.3.0.1/24", "address_pool": "10.4.0.0/16", "start": "eager",
                         "idle_stop_seconds": 60}},
+    "guest": {"image": "/srv/guest", "accelerator": "tcg", "shares": ["/srv/projects"]},
     "translators": {"vz_enabled": false, "hv_fallback": true},
     "experimental": {"mixed_groups": true}})",
                                          "f.json");
@@ -40,6 +42,14 @@ TEST_CASE("every documented key is read", "[config]") {
   CHECK_FALSE(c->translators_vz_enabled);
   CHECK(c->translators_hv_fallback);
   CHECK(c->experimental_mixed_groups);
+  CHECK(c->hv.driver == "qemu");
+  CHECK(c->hv.memory_mib == 4096);
+  CHECK(c->hv.cpus == 4);
+  CHECK(c->hv.disk_gib == 100);
+  CHECK(c->vz.memory_mib == 2048);
+  CHECK(c->guest.image == "/srv/guest");
+  CHECK(c->guest.accelerator == "tcg");
+  CHECK(c->guest.shares == std::vector<std::string>{"/srv/projects"});
 }
 
 TEST_CASE("an invalid config names the key and the accepted values", "[config]") {
@@ -51,21 +61,27 @@ TEST_CASE("an invalid config names the key and the accepted values", "[config]")
       {"[1]", "f.json: (top level): must be an object"},
       {"{", "f.json: not valid JSON"},
       {R"({"colour": 1})", "f.json: colour: unknown key; accepted keys here: paths, socket_group, native_arch, "
-                           "instance, backends, translators, experimental"},
+                           "instance, backends, guest, translators, experimental"},
       {R"({"translators": {"vz_enabled": "yes"}})", "f.json: translators.vz_enabled: must be true or false"},
       {R"({"native_arch": "s390x"})",
        "f.json: native_arch: \"s390x\" is not accepted; accepted values: \"amd64\", \"arm64\", \"\" (this machine's)"},
-      {R"({"backends": {"vz": {"driver": "qemu"}}})",
-       "f.json: backends.vz.driver: \"qemu\" is not available on this host; accepted values: \"sandbox\""},
+      {R"({"backends": {"vz": {"driver": "vfkit"}}})",
+       "f.json: backends.vz.driver: \"vfkit\" is not available on this host; accepted values: \"sandbox\", \"qemu\""},
+      {R"({"guest": {"accelerator": "xen"}})",
+       "f.json: guest.accelerator: \"xen\" is not accepted; accepted values: \"kvm\", \"hvf\", \"tcg\", \"\" (choose)"},
+      {R"({"guest": {"shares": ["relative/dir"]}})",
+       "f.json: guest.shares: \"relative/dir\" must be an absolute path without spaces, ',', '|' or '\"'"},
+      {R"({"guest": {"shares": "/tmp"}})", "f.json: guest.shares: must be a list of strings"},
+      {R"({"backends": {"hv": {"memory_mib": 100}}})", "f.json: backends.hv.memory_mib: must be at least 512 (MiB)"},
       {R"({"backends": {"hv": {"bip": "10.0.0.300/24"}}})",
        "f.json: backends.hv.bip: \"10.0.0.300/24\" is not an IPv4 CIDR such as \"10.210.0.1/24\" (prefix 8 to 30)"},
       {R"({"backends": {"vz": {"address_pool": "10.211.128.0/17"}}})",
        "f.json: backends.vz.address_pool: overlaps backends.hv.address_pool; container subnets must never overlap "
        "across VMs"},
       {R"({"paths": {"run_dir": "relative"}})", "f.json: paths.run_dir: must be an absolute path"},
-      {R"({"backends": {"hv": {"cpus": 2}}})",
-       "f.json: backends.hv.cpus: unknown key; accepted keys here: driver, bip, address_pool, start, "
-       "idle_stop_seconds"},
+      {R"({"backends": {"hv": {"memory": 2}}})",
+       "f.json: backends.hv.memory: unknown key; accepted keys here: driver, bip, address_pool, start, "
+       "idle_stop_seconds, memory_mib, cpus, disk_gib"},
       {R"({"backends": {"vz": {"start": "lazy"}}})",
        "f.json: backends.vz.start: \"lazy\" is not accepted; accepted values: \"eager\", \"on-demand\""},
       {R"({"backends": {"vz": {"idle_stop_seconds": -1}}})",
@@ -107,7 +123,13 @@ TEST_CASE("the documented config file holds exactly the defaults", "[config]") {
     CHECK(doc.address_pool == def.address_pool);
     CHECK(doc.start == def.start);
     CHECK(doc.idle_stop_seconds == def.idle_stop_seconds);
+    CHECK(doc.memory_mib == def.memory_mib);
+    CHECK(doc.cpus == def.cpus);
+    CHECK(doc.disk_gib == def.disk_gib);
   }
+  CHECK(documented->guest.image == defaults.guest.image);
+  CHECK(documented->guest.accelerator == defaults.guest.accelerator);
+  CHECK(documented->guest.shares == defaults.guest.shares);
   CHECK(documented->translators_vz_enabled == defaults.translators_vz_enabled);
   CHECK(documented->translators_hv_fallback == defaults.translators_hv_fallback);
   CHECK(documented->experimental_mixed_groups == defaults.experimental_mixed_groups);

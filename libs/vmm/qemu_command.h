@@ -1,0 +1,50 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace switchyard::vmm {
+
+// One QEMU VM as the qemu driver boots it: a kernel and initramfs from the
+// guest image (tools/guest-image), a raw data disk, user-mode networking,
+// the agent's virtio-serial port on a host Unix socket, and host
+// directories shared over 9p.
+struct QemuVm {
+  std::string qemu_bin;   // qemu-system-x86_64 / qemu-system-aarch64
+  std::string guest_arch; // "x86_64", "aarch64"
+  std::string name;       // "switchyard-hv"
+  std::string accel;      // kvm, hvf, tcg
+  int cpus = 2;
+  int memory_mib = 2048;
+  std::string kernel;
+  std::string initrd;
+  std::string cmdline;
+  std::string data_disk;
+  std::string serial_socket;     // host end of the agent's port (QEMU listens)
+  std::string serial_port_name;  // what the guest finds it by
+  std::string console_log;
+  std::string pidfile;
+  std::vector<std::pair<std::string, std::string>> shares;  // mount tag, host directory
+};
+
+// QEMU's command line for `vm`.
+std::vector<std::string> QemuArgs(const QemuVm& vm);
+
+// A value inside a QEMU option list: commas doubled, as QEMU reads them.
+std::string QemuOptionValue(const std::string& value);
+
+// The guest kernel's command line for vm-init.sh (guest-agent/vm-init.sh):
+// settings the kernel does not know reach /init as environment variables.
+// Values must not hold spaces, '|' or ','; it must fit in 2047 bytes.
+absl::StatusOr<std::string> GuestKernelCmdline(const std::string& console, const std::string& hostname,
+                                               const std::vector<std::string>& agent_args,
+                                               const std::vector<std::pair<std::string, std::string>>& shares,
+                                               const std::vector<std::string>& translators);
+
+// The mount tag of the n-th host share ("sy0", "sy1", …).
+std::string ShareTag(size_t n);
+
+}  // namespace switchyard::vmm

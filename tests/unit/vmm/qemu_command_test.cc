@@ -1,0 +1,143 @@
+#include "libs/vmm/qemu_command.h"
+
+#include <catch2/catch.hpp>
+
+#include "libs/vmm/accelerator.h"
+#include "libs/vmm/qemu_driver.h"
+
+namespace switchyard::vmm {
+namespace {
+
+// The value that follows `flag` the n-th time it appears.
+std::string After(const std::vector<std::string>& args, const std::string& flag, int nth = 0) {
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == flag && nth-- == 0) return args[i + 1];
+  }
+  return "<absent>";
+}
+
+QemuVm SampleVm() {
+  QemuVm vm;
+  vm.qemu_bin = "/usr/bin/qemu-system-x86_64";
+  vm.guest_arch = "x86_64";
+  vm.name = "switchyard-vz";
+  vm.accel = "tcg";
+  vm.cpus = 2;
+  vm.memory_mib = 3072;
+  vm.kernel = "/img/vmlinux";
+  vm.initrd = "/img/initrd.img";
+  vm.cmdline = "console=ttyS0";
+  vm.data_disk = "/var/lib/sy/vms/vz/data.img";
+  vm.serial_socket = "/var/lib/sy/vms/vz/vport.sock";
+  vm.serial_port_name = "switchyard.agent";
+  vm.console_log = "/var/lib/sy/vms/vz/console.log";
+  vm.pidfile = "/var/lib/sy/vms/vz/qemu.pid";
+  vm.shares = {{"sy0", "/home"}, {"sy1", "/tmp/with,comma"}};
+  return vm;
+}
+
+TEST_CASE("qemu's command line boots the guest image with the agent's port and the shares", "[vmm][qemu]") {
+  std::vector<std::string> args = QemuArgs(SampleVm());
+  CHECK(args[0] == "/usr/bin/qemu-system-x86_64");
+  CHECK(After(args, "-machine") == "q35");
+  CHECK(After(args, "-accel") == "tcg");
+  CHECK(After(args, "-cpu") == "max");  // software emulation offers every feature it has
+  CHECK(After(args, "-m") == "3072");
+  CHECK(After(args, "-smp") == "2");
+  CHECK(After(args, "-kernel") == "/img/vmlinux");
+  CHECK(After(args, "-initrd") == "/img/initrd.img");
+  CHECK(After(args, "-append") == "console=ttyS0");
+  CHECK(std::find(args.begin(), args.end(), "-no-reboot") != args.end());
+  CHECK(After(args, "-drive") == "file=/var/lib/sy/vms/vz/data.img,format=raw,if=virtio,cache=writeback");
+  // QEMU listens on the agent port's socket; the VM manager connects.
+  CHECK(After(args, "-chardev") == "socket,id=agent,path=/var/lib/sy/vms/vz/vport.sock,server=on,wait=off");
+  CHECK(After(args, "-device", 3) == "virtserialport,bus=agentbus.0,chardev=agent,name=switchyard.agent");
+  CHECK(After(args, "-serial") == "file:/var/lib/sy/vms/vz/console.log");
+  CHECK(After(args, "-fsdev", 0) == "local,id=fs0,path=/home,security_model=none");
+  CHECK(After(args, "-device", 4) == "virtio-9p-pci,fsdev=fs0,mount_tag=sy0");
+  // A comma inside a value is doubled, or QEMU would read a new option.
+  CHECK(After(args, "-fsdev", 1) == "local,id=fs1,path=/tmp/with,,comma,security_model=none");
+  // No TCP port on the host: user networking without host forwards.
+  CHECK(After(args, "-netdev") == "user,id=net0");
+
+  QemuVm kvm = SampleVm();
+  kvm.accel = "kvm";
+  CHECK(After(QemuArgs(kvm), "-cpu") == "host");
+  QemuVm arm = SampleVm();
+  arm.guest_arch = "aarch64";
+  arm.accel = "hvf";
+  CHECK(After(QemuArgs(arm), "-machine") == "virt");
+}
+
+TEST_CASE("the guest kernel command line carries vm-init's settings, or says why it cannot", "[vmm][qemu]") {
+  absl::StatusOr<std::string> line = GuestKernelCmdline(
+      "ttyS0", "switchyard-vz", {"--backend=vz", "--state_dir=/var/lib/switchyard"}, {{"sy0", "/home"}, {"sy1", "/tmp"}},
+      {"qemu-aarch64"});
+  REQUIRE(line.ok());
+  CHECK(*line ==
+        "console=ttyS0 panic=-1 loglevel=4 sy_hostname=switchyard-vz "
+        "sy_agent_args=--backend=vz|--state_dir=/var/lib/switchyard sy_shares=sy0:/home,sy1:/tmp "
+        "sy_translators=qemu-aarch64");
+
+  CHECK(GuestKernelCmdline("ttyS0", "h", {"--x=a b"}, {}, {}).status().message() ==
+        "cannot pass \"--x=a b\" on a kernel command line");
+  CHECK(absl::IsInvalidArgument(GuestKernelCmdline("ttyS0", "h", {}, {{"sy0", "/a|b"}}, {}).status()));
+  std::vector<std::string> many(200, "--flag=0123456789");
+  CHECK(GuestKernelCmdline("ttyS0", "h", many, {}, {}).status().message().rfind("kernel command line too long", 0) ==
+        0);
+}
+
+TEST_CASE("the guest agent runs on the data disk and serves over its serial port", "[vmm][qemu]") {
+  VmSpec spec;
+  spec.backend = "vz";
+  spec.state_dir = "/var/lib/sy/vms/vz";
+  spec.agent_bin = "/host/build/bin/switchyard-agent";
+  spec.bip = "10.220.0.1/24";
+  spec.manager_grace = absl::Seconds(30);
+  std::vector<std::string> args = GuestAgentArgs(spec);
+  CHECK(args.front() == "--backend=vz");  // vm-init.sh names the binary
+  auto has = [&](const std::string& arg) { return std::find(args.begin(), args.end(), arg) != args.end(); };
+  CHECK(has("--state_dir=/var/lib/switchyard"));
+  CHECK(has("--socket=/var/lib/switchyard/agent.sock"));
+  CHECK(has("--dockerd=/usr/sbin/dockerd"));
+  CHECK(has("--bip=10.220.0.1/24"));
+  CHECK(has("--serial_port=switchyard.agent"));
+  CHECK(has("--handoff_socket=none"));
+  CHECK(has("--manager_grace=30s"));
+}
+
+TEST_CASE("the accelerator is the one that works here, or the one the config names", "[vmm][qemu]") {
+  HostFacts pvm{"linux", true, 12, false};  // this machine's kind: /dev/kvm backed by nested PVM
+  absl::StatusOr<AcceleratorChoice> choice = ChooseAccelerator(pvm, "");
+  REQUIRE(choice.ok());
+  CHECK(choice->accel == "tcg");
+  CHECK(choice->reason.find("without vmx/svm") != std::string::npos);
+
+  HostFacts kvm{"linux", true, 12, true};
+  CHECK(ChooseAccelerator(kvm, "")->accel == "kvm");
+  CHECK(ChooseAccelerator(HostFacts{"linux", false, 0, true}, "")->accel == "tcg");
+  CHECK(ChooseAccelerator(HostFacts{"linux", true, 11, true}, "")->accel == "tcg");
+  CHECK(ChooseAccelerator(HostFacts{"darwin", false, 0, false}, "")->accel == "hvf");
+  // Forced: taken as given, said so.
+  CHECK(ChooseAccelerator(pvm, "kvm")->accel == "kvm");
+  CHECK(ChooseAccelerator(pvm, "kvm")->reason == "set in the config");
+  CHECK(ChooseAccelerator(pvm, "xen").status().message() ==
+        "unknown accelerator \"xen\": want kvm, hvf or tcg (or leave it out to choose)");
+}
+
+TEST_CASE("host facts come from /proc/cpuinfo's flags and /dev/kvm", "[vmm][qemu]") {
+  char path[] = "/tmp/sy-cpuinfo-XXXXXX";
+  int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  const std::string text = "processor\t: 0\nflags\t\t: fpu vme svm sse2\n";
+  REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  ::close(fd);
+  HostFacts facts = ReadHostFacts(path, "/nonexistent/kvm");
+  ::unlink(path);
+  CHECK(facts.os == "linux");
+  CHECK(facts.cpu_virtualization);
+  CHECK_FALSE(facts.kvm_device);
+}
+
+}  // namespace
+}  // namespace switchyard::vmm
