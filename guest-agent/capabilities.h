@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/utsname.h>
+
 #include <string>
 #include <vector>
 
@@ -25,6 +27,22 @@ struct Capabilities {
 // The arch a translator's binfmt handler runs ("qemu-aarch64" → "arm64",
 // "rosetta" → "amd64"), "" when not an arch we place workloads on.
 std::string HandlerArch(const std::string& handler);
+
+// The qemu-user handler that runs the other arch we place on a guest of
+// kernel arch `machine` (uname): "qemu-aarch64" on x86_64, "qemu-x86_64"
+// on aarch64; "" for any other machine.
+// Inline: the service set's launcher names it without the agent library.
+inline std::string ForeignQemuTranslator(const std::string& machine) {
+  if (machine == "x86_64") return "qemu-aarch64";
+  if (machine == "aarch64") return "qemu-x86_64";
+  return "";
+}
+// …on this host's kernel.
+inline std::string ForeignQemuTranslator() {
+  utsname u{};
+  ::uname(&u);
+  return ForeignQemuTranslator(u.machine);
+}
 
 // Runs `<probe_dir>/busybox-<arch> true` for each handler, bounded: a
 // translator is proven when its probe exits 0. No probe binary for an arch:
