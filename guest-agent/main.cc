@@ -28,6 +28,8 @@
 #include "guest-agent/handoff_server.h"
 #include "guest-agent/published_addresses.h"
 #include "guest-agent/serial_link.h"
+#include "guest-agent/vsock_link.h"
+#include "libs/stream_mux/agent_ports.h"
 #include "guest-agent/tunnel_server.h"
 #include "libs/state_lock/state_lock.h"
 #include "libs/rpc/unix_server.h"
@@ -50,6 +52,9 @@ ABSL_FLAG(absl::Duration, manager_grace, absl::ZeroDuration(),
 ABSL_FLAG(std::string, serial_port, "",
           "In a VM without vsock: the name of the virtio-serial port over which the VM manager reaches the "
           "agent's sockets (libs/stream_mux).");
+ABSL_FLAG(bool, vsock, false,
+          "In a VM with vsock (vfkit, krunkit, qemu's vhost-vsock): serve the agent's sockets on vsock ports "
+          "1024 (agent), 1025 (tunnels) and 1026 (lease).");
 ABSL_FLAG(std::string, dockerd, "/usr/sbin/dockerd", "dockerd binary.");
 ABSL_FLAG(std::string, probe_dir, switchyard::agent::kDefaultProbeDir,
           "Directory of busybox-<arch> probe binaries that prove each translator.");
@@ -169,6 +174,18 @@ int Main() {
     serial_link = *std::move(link);
     spdlog::info("serving the VM manager over virtio-serial port {}", port);
   }
+  std::unique_ptr<PortRelay> vsock_relay;
+  if (absl::GetFlag(FLAGS_vsock)) {
+    auto relay = ServeOverVsock({{stream_mux::kAgentPort, socket},
+                                 {stream_mux::kTunnelPort, tunnel_socket},
+                                 {stream_mux::kLeasePort, manager_socket}});
+    if (!relay.ok()) {
+      spdlog::error("vsock: {}", std::string(relay.status().message()));
+      return 1;
+    }
+    vsock_relay = *std::move(relay);
+    spdlog::info("serving the VM manager on vsock ports {}-{}", stream_mux::kAgentPort, stream_mux::kLeasePort);
+  }
 
   const bool is_init = ::getpid() == 1;
   // Outside a VM (tests), still collect orphans so nothing stays a zombie.
@@ -253,6 +270,7 @@ int Main() {
   supervisor.Stop(absl::Seconds(15));
   lease.Stop();
   if (serial_link != nullptr) serial_link->Stop();
+  if (vsock_relay != nullptr) vsock_relay->Stop();
   ::unlink(socket.c_str());
   spdlog::info("stopped");
   // As PID 1 our exit ends every process left in the guest.

@@ -2,8 +2,10 @@
 # PID 1 of a switchyard guest VM (the qemu, vfkit and krunkit drivers): sets
 # the machine up, runs the agent, and powers off when it ends. Settings come
 # from the kernel command line as sy_* environment variables (the driver's
-# kernel_cmdline): sy_hostname, sy_agent_args (|-separated), sy_shares
-# (tag:path,…), sy_translators (names under /etc/switchyard/binfmt).
+# GuestKernelCmdline): sy_hostname, sy_agent_args (|-separated), sy_shares
+# (tag:path,…), sy_translators (names under /etc/switchyard/binfmt),
+# sy_data_disk (default /dev/vda; krunkit's boot disk comes first).
+
 # runc cannot pivot_root out of the initramfs (rootfs): move everything to a
 # tmpfs and make that the root, so containers get pivot_root's isolation.
 if [ ! -e /.root-is-tmpfs ]; then
@@ -42,12 +44,13 @@ echo "nameserver 10.0.2.3" > /etc/resolv.conf
 # The data disk keeps dockerd's images, containers and volumes across boots.
 # Formatted only when it holds no ext4 (magic 0xEF53 at byte 1080), so a
 # mount that fails for another reason never wipes it.
-magic=$(dd if=/dev/vda bs=1 skip=1080 count=2 2>/dev/null | od -An -tx1 | tr -d ' \n')
+disk=${sy_data_disk:-/dev/vda}
+magic=$(dd if="$disk" bs=1 skip=1080 count=2 2>/dev/null | od -An -tx1 | tr -d ' \n')
 if [ "$magic" != "53ef" ]; then
   say "formatting the data disk"
-  /usr/sbin/mke2fs -q -t ext4 -L switchyard-data /dev/vda || say "cannot format /dev/vda"
+  /usr/sbin/mke2fs -q -t ext4 -L switchyard-data "$disk" || say "cannot format $disk"
 fi
-mount -t ext4 /dev/vda /var/lib/switchyard || say "cannot mount the data disk: running on memory"
+mount -t ext4 "$disk" /var/lib/switchyard || say "cannot mount the data disk: running on memory"
 
 # Host directories at the same paths, so `-v /host/dir:/x` works.
 for share in $(echo "$sy_shares" | tr ',' ' '); do
@@ -60,6 +63,11 @@ done
 
 mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 for name in $(echo "$sy_translators" | tr ',' ' '); do
+  # vfkit's Rosetta device is a virtio-fs share holding the translator.
+  if [ "$name" = rosetta ]; then
+    mkdir -p /mnt/rosetta
+    mount -t virtiofs rosetta /mnt/rosetta || say "cannot mount the Rosetta share"
+  fi
   cat "/etc/switchyard/binfmt/$name" > /proc/sys/fs/binfmt_misc/register || say "translator $name not registered"
 done
 

@@ -4,8 +4,6 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "libs/stream_mux/mux_frame.h"
+#include "libs/tunnel/sockets.h"
 #include "spdlog/spdlog.h"
 
 namespace switchyard::stream_mux {
@@ -25,42 +24,7 @@ namespace {
 constexpr size_t kLinkHighWater = 1 << 20;
 constexpr size_t kReadChunk = 32 * 1024;
 
-void SetNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
-absl::StatusOr<int> ListenUnix(const std::string& path) {
-  sockaddr_un addr{};
-  if (path.size() >= sizeof(addr.sun_path)) return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return absl::InternalError(std::strerror(errno));
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-  ::unlink(path.c_str());
-  // Only the owner (the VM manager's user) may reach the guest.
-  const mode_t old_mask = ::umask(0177);
-  const int bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  ::umask(old_mask);
-  if (bound != 0 || ::listen(fd, 64) != 0) {
-    std::string error = std::strerror(errno);
-    ::close(fd);
-    return absl::UnavailableError(absl::StrCat("listen on ", path, ": ", error));
-  }
-  return fd;
-}
-
-int ConnectUnix(const std::string& path) {
-  sockaddr_un addr{};
-  if (path.size() >= sizeof(addr.sun_path)) return -1;
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  SetNonBlocking(fd);
-  return fd;
-}
+void SetNonBlocking(int fd) { (void)tunnel::SetNonBlocking(fd, true); }
 
 }  // namespace
 
@@ -322,14 +286,16 @@ class MuxLink::Engine {
       streams_.erase(old);
     }
     auto where = options_.ports.find(port);
-    int fd = where == options_.ports.end() ? -1 : ConnectUnix(where->second);
-    if (fd < 0) {
-      spdlog::warn("mux[{}] stream to port {} refused: {}", options_.name, port,
-                   where == options_.ports.end() ? "no such port" : std::strerror(errno));
+    absl::StatusOr<int> fd = where == options_.ports.end()
+                                 ? absl::NotFoundError(absl::StrCat("no port ", port))
+                                 : tunnel::ConnectUnix(where->second);
+    if (!fd.ok()) {
+      spdlog::warn("mux[{}] stream to port {} refused: {}", options_.name, port, std::string(fd.status().message()));
       Send(FrameType::kReset, id);
       return;
     }
-    AddStream(id, fd);
+    SetNonBlocking(*fd);
+    AddStream(id, *fd);
   }
 
   void Accept(int listen_fd, uint32_t port) {
@@ -463,11 +429,13 @@ MuxLink::~MuxLink() { Stop(); }
 absl::Status MuxLink::Start() {
   if (options_.role == MuxOptions::Role::kOpener) {
     for (const auto& [port, path] : options_.ports) {
-      absl::StatusOr<int> fd = ListenUnix(path);
+      // Private (0600): only the owner, the VM manager's user, reaches the guest.
+      absl::StatusOr<int> fd = tunnel::ListenUnix(path);
       if (!fd.ok()) {
         Stop();
         return fd.status();
       }
+      SetNonBlocking(*fd);
       listeners_[port] = *fd;
     }
   }

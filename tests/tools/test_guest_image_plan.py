@@ -1,6 +1,7 @@
 """The guest image's build plan (tools/guest-image/guest_image_plan.py):
 pure functions, no root, no downloads."""
 
+import codecs
 import lzma
 import os
 import sys
@@ -77,3 +78,17 @@ def test_cpio_entries_are_the_kernels_newc_format():
     assert entry[110:115] == b"init\0"
     assert len(entry) % 4 == 0
     assert b"#!/bin/sh\n" in entry
+
+
+def test_rosetta_is_registered_for_x86_64_executables_from_its_share():
+    fields = plan.ROSETTA_REGISTRATION.split(":")
+    assert fields[1] == "rosetta" and fields[2] == "M"
+    magic = codecs.decode(fields[4], "unicode_escape").encode("latin-1")
+    mask = codecs.decode(fields[5], "unicode_escape").encode("latin-1")
+    assert len(magic) == len(mask) == 20
+    # An x86-64 executable ELF header matches it (class 64, little endian, e_machine 0x3e).
+    header = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00"
+    assert bytes(h & m for h, m in zip(header, mask)) == bytes(g & m for g, m in zip(magic, mask))
+    arm64 = header[:18] + b"\xb7\x00"
+    assert bytes(h & m for h, m in zip(arm64, mask)) != bytes(g & m for g, m in zip(magic, mask))
+    assert fields[6] == "/mnt/rosetta/rosetta" and "F" in fields[7]

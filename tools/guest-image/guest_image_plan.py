@@ -37,6 +37,13 @@ XTABLES_LINKS = [
     "iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore",
 ]
 
+# vfkit's Rosetta share, registered as its doc/usage.md gives it (x86-64
+# ELF executables), with the interpreter where vm-init.sh mounts the share.
+ROSETTA_REGISTRATION = (
+    r":rosetta:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00"
+    r":\xff\xff\xff\xff\xff\xfe\xfe\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff"
+    r":/mnt/rosetta/rosetta:F")
+
 # Debian names for the archs a guest may have, and their ELF machine names.
 DEBIAN_ARCH = {"amd64": "x86_64", "arm64": "aarch64"}
 
