@@ -28,7 +28,7 @@
 #include "guest-agent/handoff_server.h"
 #include "guest-agent/published_addresses.h"
 #include "guest-agent/serial_link.h"
-#include "guest-agent/vsock_link.h"
+#include "libs/tunnel/port_relay.h"
 #include "libs/stream_mux/agent_ports.h"
 #include "guest-agent/tunnel_server.h"
 #include "libs/state_lock/state_lock.h"
@@ -174,9 +174,9 @@ int Main() {
     serial_link = *std::move(link);
     spdlog::info("serving the VM manager over virtio-serial port {}", port);
   }
-  std::unique_ptr<PortRelay> vsock_relay;
+  std::unique_ptr<tunnel::PortRelay> vsock_relay;
   if (absl::GetFlag(FLAGS_vsock)) {
-    auto relay = ServeOverVsock({{stream_mux::kAgentPort, socket},
+    auto relay = tunnel::ServeVsockPorts({{stream_mux::kAgentPort, socket},
                                  {stream_mux::kTunnelPort, tunnel_socket},
                                  {stream_mux::kLeasePort, manager_socket}});
     if (!relay.ok()) {

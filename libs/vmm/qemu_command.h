@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,9 @@ struct QemuVm {
   std::string initrd;
   std::string cmdline;
   std::string data_disk;
+  // The agent's transport: vsock where the host has /dev/vhost-vsock (the
+  // guest's context id, unique on the host), else a virtio-serial port.
+  uint32_t vsock_cid = 0;
   std::string serial_socket;     // host end of the agent's port (QEMU listens)
   std::string serial_port_name;  // what the guest finds it by
   std::string console_log;
@@ -43,6 +47,11 @@ absl::StatusOr<std::string> GuestKernelCmdline(const std::string& console, const
                                                const std::vector<std::string>& agent_args,
                                                const std::vector<std::pair<std::string, std::string>>& shares,
                                                const std::vector<std::string>& translators);
+
+// A guest context id for the VM whose state is in `state_dir`: the same on
+// every boot (an adopted VM keeps it), spread over the 32-bit space above
+// the reserved ids 0-2 so two VMs on a host do not meet.
+uint32_t VsockCid(const std::string& state_dir);
 
 // The mount tag of the n-th host share ("sy0", "sy1", …).
 std::string ShareTag(size_t n);

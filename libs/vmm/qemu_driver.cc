@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -51,7 +52,7 @@ std::string DefaultGuestImage() {
   return absl::StrCat("/var/cache/switchyard/guest/current-", arch);
 }
 
-std::vector<std::string> GuestAgentArgs(const VmSpec& spec) {
+std::vector<std::string> GuestAgentArgs(const VmSpec& spec, bool vsock) {
   VmSpec guest = spec;
   guest.agent_bin = "/usr/bin/switchyard-agent";
   guest.state_dir = kGuestStateDir;
@@ -59,7 +60,7 @@ std::vector<std::string> GuestAgentArgs(const VmSpec& spec) {
   guest.probe_dir = agent::kDefaultProbeDir;
   std::vector<std::string> args = AgentArgs(guest, absl::StrCat(kGuestStateDir, "/agent.sock"));
   args.erase(args.begin());  // the binary: vm-init.sh runs it
-  args.push_back(absl::StrCat("--serial_port=", kAgentSerialPort));
+  args.push_back(vsock ? std::string("--vsock") : absl::StrCat("--serial_port=", kAgentSerialPort));
   args.push_back("--handoff_socket=none");  // only a guest on the host's kernel can hold a host socket
   return args;
 }
@@ -69,6 +70,7 @@ QemuDriver::QemuDriver(QemuDriverOptions options) : options_(std::move(options))
 QemuDriver::~QemuDriver() {
   // The VM outlives us (our successor adopts it); only our end of the link goes.
   if (link_ != nullptr) link_->Stop();
+  if (relay_ != nullptr) relay_->Stop();
   if (lease_fd_ >= 0) ::close(lease_fd_);
   qemu_.Release();
 }
@@ -111,9 +113,10 @@ absl::StatusOr<QemuVm> QemuDriver::Plan(const VmSpec& spec) const {
     }
   }
   for (size_t i = 0; i < options_.shares.size(); ++i) vm.shares.emplace_back(ShareTag(i), options_.shares[i]);
+  if (::access(options_.vhost_vsock.c_str(), R_OK | W_OK) == 0) vm.vsock_cid = VsockCid(spec.state_dir);
   absl::StatusOr<std::string> cmdline =
       GuestKernelCmdline(vm.guest_arch == "x86_64" ? "ttyS0" : "ttyAMA0", spec.hostname.empty() ? spec.backend : spec.hostname,
-                         GuestAgentArgs(spec), vm.shares, options_.translators);
+                         GuestAgentArgs(spec, vm.vsock_cid != 0), vm.shares, options_.translators);
   if (!cmdline.ok()) return cmdline.status();
   vm.cmdline = *cmdline;
   vm.data_disk = (fs::path(spec.state_dir) / "data.img").string();
@@ -125,7 +128,22 @@ absl::StatusOr<QemuVm> QemuDriver::Plan(const VmSpec& spec) const {
 }
 
 absl::Status QemuDriver::StartLink() {
-  if (link_ != nullptr) return absl::OkStatus();
+  if (link_ != nullptr || relay_ != nullptr) return absl::OkStatus();
+  if (vsock_cid_ != 0) {
+    relay_ = std::make_unique<tunnel::PortRelay>();
+    for (const auto& [port, path] : std::map<uint32_t, std::string>{{stream_mux::kAgentPort, AgentEndpoint()},
+                                                                    {stream_mux::kTunnelPort, TunnelEndpoint()},
+                                                                    {stream_mux::kLeasePort, LeaseEndpoint()}}) {
+      absl::StatusOr<int> fd = tunnel::ListenUnix(path);
+      if (!fd.ok()) {
+        relay_.reset();
+        return fd.status();
+      }
+      relay_->Relay(*fd, absl::StrCat("vsock ", vsock_cid_, ":", port),
+                    [cid = vsock_cid_, port = port] { return tunnel::ConnectVsock(cid, port); }, path);
+    }
+    return absl::OkStatus();
+  }
   stream_mux::MuxOptions options;
   options.role = stream_mux::MuxOptions::Role::kOpener;
   options.name = spec_.backend;
@@ -156,6 +174,7 @@ absl::Status QemuDriver::Boot(const VmSpec& spec) {
     if (ec) return absl::InternalError(absl::StrCat("create the data disk ", vm->data_disk, ": ", ec.message()));
   }
   ::unlink(vm->serial_socket.c_str());
+  vsock_cid_ = vm->vsock_cid;
   std::vector<std::string> args = QemuArgs(*vm);
   const std::string log_path = (fs::path(spec.state_dir) / "qemu.log").string();
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -163,8 +182,10 @@ absl::Status QemuDriver::Boot(const VmSpec& spec) {
   if (log_fd >= 0) ::close(log_fd);
   if (!pid.ok()) return pid.status();
   qemu_ = {*pid, PidfdOpen(*pid), true};
-  spdlog::info("vmm[{}] qemu VM booting: pid {}, accelerator {}, {} MiB, {} CPUs, image {}", spec.backend, *pid,
-               accelerator_, vm->memory_mib, vm->cpus, options_.image_dir);
+  spdlog::info("vmm[{}] qemu VM booting: pid {}, accelerator {}, {} MiB, {} CPUs, agent over {}, image {}",
+               spec.backend, *pid, accelerator_, vm->memory_mib, vm->cpus,
+               vm->vsock_cid != 0 ? absl::StrCat("vsock (cid ", vm->vsock_cid, ")") : "virtio-serial",
+               options_.image_dir);
   // QEMU fails fast on a bad option or accelerator: say why, from its log.
   if (std::optional<std::string> ended = qemu_.WaitEnd(absl::Milliseconds(300)); ended.has_value()) {
     qemu_.Release();
@@ -196,6 +217,7 @@ bool QemuDriver::Adopt(const VmSpec& spec) {
     if (p.pidfd >= 0 && IsSameProcess(record->agent_pid, record->agent_start) && vm.ok() &&
         record->agent_args == QemuArgs(*vm)) {
       qemu_ = p;
+      vsock_cid_ = vm->vsock_cid;
       AcceleratorChoice choice = *ChooseAccelerator(ReadHostFacts(), options_.accel);
       accelerator_ = absl::StrCat(choice.accel, ": ", choice.reason);
       if (StartLink().ok()) {
@@ -266,8 +288,11 @@ absl::Status QemuDriver::Stop(absl::Duration grace) {
 }
 
 void QemuDriver::Cleanup() {
-  if (link_ != nullptr) link_->Stop();  // removes agent.sock, tunnel.sock, manager.sock
+  // Either removes agent.sock, tunnel.sock, manager.sock.
+  if (link_ != nullptr) link_->Stop();
   link_.reset();
+  if (relay_ != nullptr) relay_->Stop();
+  relay_.reset();
   if (lease_fd_ >= 0) ::close(lease_fd_);
   lease_fd_ = -1;
   for (const char* name : {"vport.sock", "qemu.pid", "vm.json"}) ::unlink((fs::path(spec_.state_dir) / name).c_str());

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "libs/stream_mux/mux_link.h"
+#include "libs/tunnel/port_relay.h"
 #include "libs/vmm/accelerator.h"
 #include "libs/vmm/host_process.h"
 #include "libs/vmm/qemu_command.h"
@@ -24,6 +25,8 @@ struct QemuDriverOptions {
   std::vector<std::string> shares;
   // binfmt handlers the guest registers ("qemu-aarch64"), from the image.
   std::vector<std::string> translators;
+  // Where the host offers vsock to guests; without it, virtio-serial.
+  std::string vhost_vsock = "/dev/vhost-vsock";
 };
 
 // A real VM under QEMU with its own kernel (the guest image). The agent is
@@ -55,6 +58,8 @@ class QemuDriver : public VmDriver {
   absl::StatusOr<QemuVm> Plan(const VmSpec& spec) const;
   std::string RecordPath() const;
   std::string LeaseEndpoint() const;
+  // The VM manager's way to the agent: Unix sockets in the state dir,
+  // joined to the guest over vsock or the serial port.
   absl::Status StartLink();
   void HoldLease();
   void Cleanup();
@@ -62,14 +67,17 @@ class QemuDriver : public VmDriver {
   QemuDriverOptions options_;
   VmSpec spec_;
   HostProcess qemu_;
-  std::unique_ptr<stream_mux::MuxLink> link_;
+  std::unique_ptr<stream_mux::MuxLink> link_;    // virtio-serial
+  std::unique_ptr<tunnel::PortRelay> relay_;     // vhost-vsock
+  uint32_t vsock_cid_ = 0;
   int lease_fd_ = -1;
   std::string accelerator_;
   std::string exit_reason_;
 };
 
-// The agent's command line inside the guest for `spec`.
-std::vector<std::string> GuestAgentArgs(const VmSpec& spec);
+// The agent's command line inside the guest for `spec`, reached over vsock
+// or over the virtio-serial port.
+std::vector<std::string> GuestAgentArgs(const VmSpec& spec, bool vsock);
 
 // Where tools/guest-image/build puts the newest image for this host's arch.
 std::string DefaultGuestImage();

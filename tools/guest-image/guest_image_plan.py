@@ -18,7 +18,7 @@ import re
 # crc32c_generic is loaded before libcrc32c, which otherwise finds no
 # crc32c implementation (ext4 and nf_tables need it).
 GUEST_MODULES = [
-    "virtio_pci", "virtio_blk", "virtio_console", "virtio_net", "virtio_rng",
+    "virtio_pci", "virtio_blk", "virtio_console", "virtio_net", "virtio_rng", "virtio_balloon",
     "crc32c_generic", "libcrc32c", "crc16", "ext4",
     "overlay", "bridge", "br_netfilter", "veth",
     "nf_conntrack", "nf_nat", "x_tables", "ip_tables", "iptable_nat", "iptable_filter",

@@ -40,7 +40,7 @@ TEST_CASE("qemu's command line boots the guest image with the agent's port and t
   std::vector<std::string> args = QemuArgs(SampleVm());
   CHECK(args[0] == "/usr/bin/qemu-system-x86_64");
   CHECK(After(args, "-machine") == "q35");
-  CHECK(After(args, "-accel") == "tcg");
+  CHECK(After(args, "-accel") == "tcg,tb-size=256");  // not TCG's 1 GiB default cache
   CHECK(After(args, "-cpu") == "max");  // software emulation offers every feature it has
   CHECK(After(args, "-m") == "3072");
   CHECK(After(args, "-smp") == "2");
@@ -51,10 +51,11 @@ TEST_CASE("qemu's command line boots the guest image with the agent's port and t
   CHECK(After(args, "-drive") == "file=/var/lib/sy/vms/vz/data.img,format=raw,if=virtio,cache=writeback");
   // QEMU listens on the agent port's socket; the VM manager connects.
   CHECK(After(args, "-chardev") == "socket,id=agent,path=/var/lib/sy/vms/vz/vport.sock,server=on,wait=off");
-  CHECK(After(args, "-device", 3) == "virtserialport,bus=agentbus.0,chardev=agent,name=switchyard.agent");
+  CHECK(After(args, "-device", 2) == "virtio-balloon-pci,free-page-reporting=on");
+  CHECK(After(args, "-device", 4) == "virtserialport,bus=agentbus.0,chardev=agent,name=switchyard.agent");
   CHECK(After(args, "-serial") == "file:/var/lib/sy/vms/vz/console.log");
   CHECK(After(args, "-fsdev", 0) == "local,id=fs0,path=/home,security_model=none");
-  CHECK(After(args, "-device", 4) == "virtio-9p-pci,fsdev=fs0,mount_tag=sy0");
+  CHECK(After(args, "-device", 5) == "virtio-9p-pci,fsdev=fs0,mount_tag=sy0");
   // A comma inside a value is doubled, or QEMU would read a new option.
   CHECK(After(args, "-fsdev", 1) == "local,id=fs1,path=/tmp/with,,comma,security_model=none");
   // No TCP port on the host: user networking without host forwards.
@@ -63,6 +64,7 @@ TEST_CASE("qemu's command line boots the guest image with the agent's port and t
   QemuVm kvm = SampleVm();
   kvm.accel = "kvm";
   CHECK(After(QemuArgs(kvm), "-cpu") == "host");
+  CHECK(After(QemuArgs(kvm), "-accel") == "kvm");
   QemuVm arm = SampleVm();
   arm.guest_arch = "aarch64";
   arm.accel = "hvf";
@@ -94,7 +96,7 @@ TEST_CASE("the guest agent runs on the data disk and serves over its serial port
   spec.agent_bin = "/host/build/bin/switchyard-agent";
   spec.bip = "10.220.0.1/24";
   spec.manager_grace = absl::Seconds(30);
-  std::vector<std::string> args = GuestAgentArgs(spec);
+  std::vector<std::string> args = GuestAgentArgs(spec, /*vsock=*/false);
   CHECK(args.front() == "--backend=vz");  // vm-init.sh names the binary
   auto has = [&](const std::string& arg) { return std::find(args.begin(), args.end(), arg) != args.end(); };
   CHECK(has("--state_dir=/var/lib/switchyard"));
@@ -104,6 +106,25 @@ TEST_CASE("the guest agent runs on the data disk and serves over its serial port
   CHECK(has("--serial_port=switchyard.agent"));
   CHECK(has("--handoff_socket=none"));
   CHECK(has("--manager_grace=30s"));
+  std::vector<std::string> over_vsock = GuestAgentArgs(spec, /*vsock=*/true);
+  CHECK(std::find(over_vsock.begin(), over_vsock.end(), "--vsock") != over_vsock.end());
+  CHECK(std::find(over_vsock.begin(), over_vsock.end(), "--serial_port=switchyard.agent") == over_vsock.end());
+}
+
+TEST_CASE("with vhost-vsock the agent's port is a vsock device with a stable context id", "[vmm][qemu]") {
+  QemuVm vm = SampleVm();
+  vm.vsock_cid = VsockCid("/var/lib/sy/vms/vz");
+  std::vector<std::string> args = QemuArgs(vm);
+  CHECK(std::count(args.begin(), args.end(), absl::StrCat("vhost-vsock-pci,guest-cid=", vm.vsock_cid)) == 1);
+  CHECK(After(args, "-chardev") == "<absent>");  // no serial port then
+  // Stable for a state dir (an adopted VM keeps it), apart across VMs, never reserved.
+  CHECK(VsockCid("/var/lib/sy/vms/vz") == VsockCid("/var/lib/sy/vms/vz"));
+  CHECK(VsockCid("/var/lib/sy/vms/vz") != VsockCid("/var/lib/sy/vms/hv"));
+  for (const char* dir : {"", "/a", "/var/lib/switchyard/vms/hv", "/tmp/sy-x/state/vms/vz"}) {
+    const uint32_t cid = VsockCid(dir);
+    CHECK(cid >= 3);
+    CHECK(cid != 0xFFFFFFFFu);
+  }
 }
 
 TEST_CASE("the accelerator is the one that works here, or the one the config names", "[vmm][qemu]") {

@@ -1,4 +1,4 @@
-#include "guest-agent/vsock_link.h"
+#include "libs/tunnel/port_relay.h"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,15 +9,15 @@
 
 #include "libs/tunnel/sockets.h"
 
-namespace switchyard::agent {
+namespace switchyard::tunnel {
 namespace {
 namespace fs = std::filesystem;
 
-TEST_CASE("a port relay carries each connection to the agent's local socket, both ways", "[agent][vsock]") {
+TEST_CASE("a port relay carries each connection to the agent's local socket, both ways", "[tunnel][vsock]") {
   fs::path dir = fs::temp_directory_path() / ("sy-relay-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   // The agent's socket: answers "pong:" + what it read, then closes.
-  absl::StatusOr<int> agent = tunnel::ListenUnix((dir / "agent.sock").string());
+  absl::StatusOr<int> agent = ListenUnix((dir / "agent.sock").string());
   REQUIRE(agent.ok());
   std::thread server([fd = *agent] {
     int c = ::accept(fd, nullptr, nullptr);
@@ -28,12 +28,13 @@ TEST_CASE("a port relay carries each connection to the agent's local socket, bot
     ::close(c);
   });
   // Standing in for the vsock listener: any stream socket will do.
-  absl::StatusOr<int> front = tunnel::ListenUnix((dir / "vsock-1024").string());
+  absl::StatusOr<int> front = ListenUnix((dir / "vsock-1024").string());
   REQUIRE(front.ok());
   {
     PortRelay relay;
-    relay.Relay(*front, (dir / "agent.sock").string());
-    absl::StatusOr<int> client = tunnel::ConnectUnix((dir / "vsock-1024").string());
+    const std::string agent_path = (dir / "agent.sock").string();
+    relay.Relay(*front, "relay to the agent", [agent_path] { return ConnectUnix(agent_path); });
+    absl::StatusOr<int> client = ConnectUnix((dir / "vsock-1024").string());
     REQUIRE(client.ok());
     REQUIRE(::write(*client, "ping", 4) == 4);
     ::shutdown(*client, SHUT_WR);
@@ -47,11 +48,11 @@ TEST_CASE("a port relay carries each connection to the agent's local socket, bot
   server.join();
   ::close(*agent);
   // Stopped: the front socket no longer accepts.
-  CHECK_FALSE(tunnel::ConnectUnix((dir / "vsock-1024").string()).ok());
+  CHECK_FALSE(ConnectUnix((dir / "vsock-1024").string()).ok());
   fs::remove_all(dir);
 }
 
-TEST_CASE("a vsock listener is made, or the reason it cannot be is said", "[agent][vsock]") {
+TEST_CASE("a vsock listener is made, or the reason it cannot be is said", "[tunnel][vsock]") {
   absl::StatusOr<int> fd = ListenVsock(1024 + 4000 + (::getpid() % 1000));
   if (fd.ok()) {
     ::close(*fd);
@@ -65,4 +66,4 @@ TEST_CASE("a vsock listener is made, or the reason it cannot be is said", "[agen
 }
 
 }  // namespace
-}  // namespace switchyard::agent
+}  // namespace switchyard::tunnel
