@@ -7,9 +7,8 @@
 #include "libs/stream_mux/mux_link.h"
 #include "libs/tunnel/port_relay.h"
 #include "libs/vmm/accelerator.h"
-#include "libs/vmm/host_process.h"
+#include "libs/vmm/hypervisor_driver.h"
 #include "libs/vmm/qemu_command.h"
-#include "libs/vmm/vm_driver.h"
 
 namespace switchyard::vmm {
 
@@ -30,49 +29,25 @@ struct QemuDriverOptions {
 };
 
 // A real VM under QEMU with its own kernel (the guest image). The agent is
-// reached over a virtio-serial port multiplexed into the same Unix sockets
-// the sandbox offers (<state_dir>/agent.sock, tunnel.sock, manager.sock,
-// 0600), so the VM manager above is unchanged. Like the sandbox VM, it
-// outlives its manager: <state_dir>/vm.json names the QEMU process, and the
-// next manager adopts it and takes the agent's lease back.
-class QemuDriver : public VmDriver {
+// reached over vhost-vsock where the host has it, else over a virtio-serial
+// port multiplexed into the same Unix sockets (libs/stream_mux).
+class QemuDriver : public HypervisorDriver {
  public:
-  explicit QemuDriver(QemuDriverOptions options);
+  explicit QemuDriver(QemuDriverOptions options) : options_(std::move(options)) {}
   ~QemuDriver() override;
 
   std::string Name() const override { return "qemu"; }
-  absl::Status Boot(const VmSpec& spec) override;
-  bool Adopt(const VmSpec& spec) override;
-  absl::Status Stop(absl::Duration grace) override;
-  pid_t Pid() const override { return qemu_.pid; }
-  bool IsRunning() override;
-  std::string ExitReason() const override { return exit_reason_; }
-  std::string AgentEndpoint() const override;
-  std::string TunnelEndpoint() const override;
   Expected ExpectedBeforeBoot(const VmSpec& spec) const override;
 
-  // The accelerator in use and why ("tcg: no usable /dev/kvm …").
-  std::string Accelerator() const override { return accelerator_; }
+ protected:
+  absl::StatusOr<Launch> Plan(const VmSpec& spec) const override;
+  absl::Status Connect(const Launch& launch) override;
+  void Disconnect() override;
 
  private:
-  absl::StatusOr<QemuVm> Plan(const VmSpec& spec) const;
-  std::string RecordPath() const;
-  std::string LeaseEndpoint() const;
-  // The VM manager's way to the agent: Unix sockets in the state dir,
-  // joined to the guest over vsock or the serial port.
-  absl::Status StartLink();
-  void HoldLease();
-  void Cleanup();
-
   QemuDriverOptions options_;
-  VmSpec spec_;
-  HostProcess qemu_;
-  std::unique_ptr<stream_mux::MuxLink> link_;    // virtio-serial
-  std::unique_ptr<tunnel::PortRelay> relay_;     // vhost-vsock
-  uint32_t vsock_cid_ = 0;
-  int lease_fd_ = -1;
-  std::string accelerator_;
-  std::string exit_reason_;
+  std::unique_ptr<stream_mux::MuxLink> link_;  // virtio-serial
+  std::unique_ptr<tunnel::PortRelay> relay_;   // vhost-vsock
 };
 
 // The agent's command line inside the guest for `spec`, reached over vsock
@@ -81,6 +56,13 @@ std::vector<std::string> GuestAgentArgs(const VmSpec& spec, bool vsock);
 
 // Where tools/guest-image/build puts the newest image for this host's arch.
 std::string DefaultGuestImage();
+
+// This host's kernel arch (uname), which a guest image's is.
+std::string HostMachine();
+
+// The guest's view of what a VM with its own kernel runs, proven on the
+// host: the host's probes of `translators`, until the guest reports its own.
+VmDriver::Expected ExpectedFromHost(const std::string& probe_dir, const std::vector<std::string>& translators);
 
 // The name of the agent's virtio-serial port.
 inline constexpr char kAgentSerialPort[] = "switchyard.agent";

@@ -15,6 +15,7 @@
 #include "libs/rpc/unix_server.h"
 #include "libs/run_dir/run_dir.h"
 #include "libs/state_lock/state_lock.h"
+#include "libs/vmm/mac_drivers.h"
 #include "libs/vmm/qemu_driver.h"
 #include "libs/vmm/sandbox_driver.h"
 #include "services/vmm/vm_manager_service.h"
@@ -64,6 +65,19 @@ std::string DefaultAgentBin() {
 
 std::unique_ptr<VmDriver> MakeDriver(const std::string& name) {
   if (name == "sandbox") return std::make_unique<SandboxDriver>();
+  if (name == "vfkit" || name == "krunkit") {
+    MacDriverOptions options;
+    options.binary = absl::StrCat("/opt/homebrew/bin/", name);
+    options.image_dir = absl::GetFlag(FLAGS_guest_image);
+    if (options.image_dir.empty()) options.image_dir = DefaultGuestImage();
+    options.memory_mib = absl::GetFlag(FLAGS_memory_mib);
+    options.cpus = absl::GetFlag(FLAGS_cpus);
+    options.disk_gib = absl::GetFlag(FLAGS_disk_gib);
+    options.shares = absl::StrSplit(absl::GetFlag(FLAGS_shares), ',', absl::SkipWhitespace());
+    options.translators = absl::StrSplit(absl::GetFlag(FLAGS_translators), ',', absl::SkipWhitespace());
+    if (name == "vfkit") return std::make_unique<VfkitDriver>(std::move(options));
+    return std::make_unique<KrunkitDriver>(std::move(options));
+  }
   QemuDriverOptions options;
   options.image_dir = absl::GetFlag(FLAGS_guest_image);
   if (options.image_dir.empty()) options.image_dir = DefaultGuestImage();
@@ -83,7 +97,12 @@ int Main() {
     return 2;
   }
   const std::string driver_name = absl::GetFlag(FLAGS_driver);
-  if (driver_name != "sandbox" && driver_name != "qemu") {
+#ifdef __APPLE__
+  const bool available = driver_name == "qemu" || driver_name == "vfkit" || driver_name == "krunkit";
+#else
+  const bool available = driver_name == "sandbox" || driver_name == "qemu";
+#endif
+  if (!available) {
     spdlog::error("vmm[{}]: driver \"{}\" is not available on this host", backend, driver_name);
     return 2;
   }

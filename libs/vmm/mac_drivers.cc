@@ -1,0 +1,77 @@
+#include "libs/vmm/mac_drivers.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "libs/stream_mux/agent_ports.h"
+#include "libs/vmm/qemu_command.h"
+#include "libs/vmm/qemu_driver.h"
+
+namespace switchyard::vmm {
+namespace fs = std::filesystem;
+
+std::string StableMac(const std::string& state_dir) {
+  const uint32_t h = VsockCid(state_dir);
+  // 0x5a: locally administered, unicast.
+  return absl::StrFormat("5a:94:ef:%02x:%02x:%02x", (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff);
+}
+
+MacVm MacVmFor(const MacDriverOptions& options, const VmSpec& spec) {
+  MacVm vm;
+  vm.binary = options.binary;
+  vm.cpus = options.cpus;
+  vm.memory_mib = options.memory_mib;
+  vm.data_disk = (fs::path(spec.state_dir) / "data.img").string();
+  vm.console_log = (fs::path(spec.state_dir) / "console.log").string();
+  vm.vsock_ports = {{stream_mux::kAgentPort, (fs::path(spec.state_dir) / "agent.sock").string()},
+                    {stream_mux::kTunnelPort, (fs::path(spec.state_dir) / "tunnel.sock").string()},
+                    {stream_mux::kLeasePort, (fs::path(spec.state_dir) / "manager.sock").string()}};
+  for (size_t i = 0; i < options.shares.size(); ++i) vm.shares.emplace_back(ShareTag(i), options.shares[i]);
+  vm.mac = StableMac(spec.state_dir);
+  vm.rest_socket = (fs::path(spec.state_dir) / "rest.sock").string();
+  vm.pidfile = (fs::path(spec.state_dir) / "vm.pid").string();
+  return vm;
+}
+
+absl::StatusOr<HypervisorDriver::Launch> VfkitDriver::Plan(const VmSpec& spec) const {
+  MacVm vm = MacVmFor(options_, spec);
+  vm.kernel = (fs::path(options_.image_dir) / "Image").string();
+  vm.initrd = (fs::path(options_.image_dir) / "initrd.img").string();
+  const bool rosetta =
+      std::find(options_.translators.begin(), options_.translators.end(), "rosetta") != options_.translators.end();
+  if (rosetta) vm.rosetta_tag = "rosetta";
+  absl::StatusOr<std::string> cmdline =
+      GuestKernelCmdline("hvc0", spec.hostname.empty() ? spec.backend : spec.hostname, GuestAgentArgs(spec, true),
+                         vm.shares, options_.translators);
+  if (!cmdline.ok()) return cmdline.status();
+  vm.cmdline = *cmdline;
+  absl::StatusOr<std::vector<std::string>> args = VfkitArgs(vm);
+  if (!args.ok()) return args.status();
+  Launch launch;
+  launch.args = *std::move(args);
+  launch.data_disk = vm.data_disk;
+  launch.disk_gib = options_.disk_gib;
+  launch.accelerator = "Virtualization.framework";
+  launch.transport = "vsock (vfkit's sockets)";
+  return launch;
+}
+
+absl::StatusOr<HypervisorDriver::Launch> KrunkitDriver::Plan(const VmSpec& spec) const {
+  MacVm vm = MacVmFor(options_, spec);
+  vm.efi_disk = options_.efi_disk;
+  vm.network_socket = options_.network_socket;
+  vm.rest_socket.clear();  // krunkit's REST service only stops the VM; we stop it through the lease
+  absl::StatusOr<std::vector<std::string>> args = KrunkitArgs(vm);
+  if (!args.ok()) return args.status();
+  Launch launch;
+  launch.args = *std::move(args);
+  launch.data_disk = vm.data_disk;
+  launch.disk_gib = options_.disk_gib;
+  launch.accelerator = "Hypervisor.framework (libkrun)";
+  launch.transport = "vsock (krunkit's sockets)";
+  return launch;
+}
+
+}  // namespace switchyard::vmm
