@@ -1,5 +1,7 @@
 #include "services/scheduler/buildkit/engine_channel.h"
 
+#include <climits>
+
 #include <grpcpp/create_channel_posix.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -44,6 +46,13 @@ absl::StatusOr<std::shared_ptr<EngineChannel>> EngineChannel::Dial(BackendClient
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
+  // No pings: gRPC C++ probes bandwidth with pings as data arrives, and the
+  // guest's Go server counts pings more often than every 5 minutes as
+  // strikes, then closes the connection with GOAWAY ("too_many_pings"), which
+  // failed the next build on it (seen once in CI: "Unavailable: GOAWAY
+  // received"). A socket pair to the guest has no bandwidth to probe.
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, INT_MAX);
   channel->channel_ = grpc::CreateCustomInsecureChannelFromFd(absl::StrCat("buildkit.", backend.name()), pair->grpcs, args);
   channel->stub_ = std::make_unique<grpc::GenericStub>(channel->channel_);
   EngineChannel* raw = channel.get();
