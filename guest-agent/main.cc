@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -164,9 +165,11 @@ int Main() {
   }
 
   // The VM manager's way in, on a VM: it connects to the lease first.
+  const std::map<uint32_t, std::string> port_sockets =
+      stream_mux::AgentPortSockets(socket, tunnel_socket, manager_socket);
   std::unique_ptr<stream_mux::MuxLink> serial_link;
   if (const std::string port = absl::GetFlag(FLAGS_serial_port); !port.empty()) {
-    auto link = ServeOverSerialPort(port, socket, tunnel_socket, manager_socket);
+    auto link = ServeOverSerialPort(port, port_sockets);
     if (!link.ok()) {
       spdlog::error("serial port {}: {}", port, std::string(link.status().message()));
       return 1;
@@ -176,9 +179,7 @@ int Main() {
   }
   std::unique_ptr<tunnel::PortRelay> vsock_relay;
   if (absl::GetFlag(FLAGS_vsock)) {
-    auto relay = tunnel::ServeVsockPorts({{stream_mux::kAgentPort, socket},
-                                 {stream_mux::kTunnelPort, tunnel_socket},
-                                 {stream_mux::kLeasePort, manager_socket}});
+    auto relay = tunnel::ServeVsockPorts(port_sockets);
     if (!relay.ok()) {
       spdlog::error("vsock: {}", std::string(relay.status().message()));
       return 1;

@@ -10,7 +10,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "libs/stream_mux/agent_ports.h"
 
 namespace switchyard::agent {
 namespace fs = std::filesystem;
@@ -27,16 +26,12 @@ absl::StatusOr<std::string> FindVirtioPort(const std::string& name, const std::s
   return absl::NotFoundError(absl::StrCat("no virtio-serial port named ", name, " in ", sys_ports));
 }
 
-absl::StatusOr<std::unique_ptr<stream_mux::MuxLink>> ServeOverSerialPort(const std::string& port_name,
-                                                                         const std::string& agent_socket,
-                                                                         const std::string& tunnel_socket,
-                                                                         const std::string& lease_socket) {
+absl::StatusOr<std::unique_ptr<stream_mux::MuxLink>> ServeOverSerialPort(
+    const std::string& port_name, const std::map<uint32_t, std::string>& sockets) {
   stream_mux::MuxOptions options;
   options.role = stream_mux::MuxOptions::Role::kAcceptor;
   options.name = port_name;
-  options.ports = {{stream_mux::kAgentPort, agent_socket},
-                   {stream_mux::kTunnelPort, tunnel_socket},
-                   {stream_mux::kLeasePort, lease_socket}};
+  options.ports = sockets;
   options.dial_link = [port_name]() -> absl::StatusOr<int> {
     absl::StatusOr<std::string> device = FindVirtioPort(port_name);
     if (!device.ok()) return device.status();

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -16,9 +18,8 @@ absl::StatusOr<std::string> FindVirtioPort(const std::string& name,
 
 // Serves the agent's endpoints (their Unix sockets in the guest) to the VM
 // manager over that port, on a VM without vsock.
-absl::StatusOr<std::unique_ptr<stream_mux::MuxLink>> ServeOverSerialPort(const std::string& port_name,
-                                                                         const std::string& agent_socket,
-                                                                         const std::string& tunnel_socket,
-                                                                         const std::string& lease_socket);
+// `sockets`: port -> the agent's Unix socket (stream_mux::AgentPortSockets).
+absl::StatusOr<std::unique_ptr<stream_mux::MuxLink>> ServeOverSerialPort(
+    const std::string& port_name, const std::map<uint32_t, std::string>& sockets);
 
 }  // namespace switchyard::agent

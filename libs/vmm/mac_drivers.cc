@@ -25,9 +25,11 @@ MacVm MacVmFor(const MacDriverOptions& options, const VmSpec& spec) {
   vm.memory_mib = options.memory_mib;
   vm.data_disk = (fs::path(spec.state_dir) / "data.img").string();
   vm.console_log = (fs::path(spec.state_dir) / "console.log").string();
-  vm.vsock_ports = {{stream_mux::kAgentPort, (fs::path(spec.state_dir) / "agent.sock").string()},
-                    {stream_mux::kTunnelPort, (fs::path(spec.state_dir) / "tunnel.sock").string()},
-                    {stream_mux::kLeasePort, (fs::path(spec.state_dir) / "manager.sock").string()}};
+  const fs::path dir(spec.state_dir);
+  for (const auto& port : stream_mux::AgentPortSockets((dir / "agent.sock").string(), (dir / "tunnel.sock").string(),
+                                                       (dir / "manager.sock").string())) {
+    vm.vsock_ports.push_back(port);
+  }
   for (size_t i = 0; i < options.shares.size(); ++i) vm.shares.emplace_back(ShareTag(i), options.shares[i]);
   vm.mac = StableMac(spec.state_dir);
   vm.rest_socket = (fs::path(spec.state_dir) / "rest.sock").string();

@@ -1,26 +1,17 @@
 #include "libs/vmm/qemu_driver.h"
 
-#include <fcntl.h>
-#include <signal.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <map>
-#include <cstring>
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <system_error>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "guest-agent/capabilities.h"
-#include "guest-agent/manager_lease.h"
 #include "libs/stream_mux/agent_ports.h"
 #include "libs/tunnel/sockets.h"
 #include "libs/vmm/sandbox_driver.h"
-#include "libs/vmm/vm_record.h"
-#include "spdlog/spdlog.h"
 
 namespace switchyard::vmm {
 namespace fs = std::filesystem;
@@ -125,9 +116,8 @@ absl::StatusOr<HypervisorDriver::Launch> QemuDriver::Plan(const VmSpec& spec) co
 
 absl::Status QemuDriver::Connect(const Launch& launch) {
   if (link_ != nullptr || relay_ != nullptr) return absl::OkStatus();
-  const std::map<uint32_t, std::string> endpoints = {{stream_mux::kAgentPort, AgentEndpoint()},
-                                                     {stream_mux::kTunnelPort, TunnelEndpoint()},
-                                                     {stream_mux::kLeasePort, LeaseEndpoint()}};
+  const std::map<uint32_t, std::string> endpoints =
+      stream_mux::AgentPortSockets(AgentEndpoint(), TunnelEndpoint(), LeaseEndpoint());
   if (launch.vsock_cid != 0) {
     relay_ = std::make_unique<tunnel::PortRelay>();
     for (const auto& [port, path] : endpoints) {
