@@ -41,13 +41,29 @@ void PortRelay::Stop() {
   accepts_.clear();
 }
 
-absl::StatusOr<int> ListenVsock(uint32_t port) {
-  int fd = ::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("vsock socket: ", ErrnoText(errno)));
+namespace {
+
+sockaddr_vm VsockAddress(uint32_t cid, uint32_t port) {
   sockaddr_vm addr{};
   addr.svm_family = AF_VSOCK;
-  addr.svm_cid = VMADDR_CID_ANY;
+  addr.svm_cid = cid;
   addr.svm_port = port;
+  return addr;
+}
+
+absl::StatusOr<int> VsockSocket() {
+  int fd = ::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::UnavailableError(absl::StrCat("vsock socket: ", ErrnoText(errno)));
+  return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<int> ListenVsock(uint32_t port) {
+  absl::StatusOr<int> socket = VsockSocket();
+  if (!socket.ok()) return socket.status();
+  const int fd = *socket;
+  sockaddr_vm addr = VsockAddress(VMADDR_CID_ANY, port);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, 64) != 0) {
     std::string error = ErrnoText(errno);
     ::close(fd);
@@ -57,12 +73,10 @@ absl::StatusOr<int> ListenVsock(uint32_t port) {
 }
 
 absl::StatusOr<int> ConnectVsock(uint32_t cid, uint32_t port) {
-  int fd = ::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("vsock socket: ", ErrnoText(errno)));
-  sockaddr_vm addr{};
-  addr.svm_family = AF_VSOCK;
-  addr.svm_cid = cid;
-  addr.svm_port = port;
+  absl::StatusOr<int> socket = VsockSocket();
+  if (!socket.ok()) return socket.status();
+  const int fd = *socket;
+  sockaddr_vm addr = VsockAddress(cid, port);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     std::string error = ErrnoText(errno);
     ::close(fd);

@@ -33,7 +33,6 @@ class HypervisorDriver : public VmDriver {
   std::string TunnelEndpoint() const final { return StatePath("tunnel.sock"); }
   std::string Accelerator() const final { return accelerator_; }
 
- protected:
   // One boot of the hypervisor.
   struct Launch {
     std::vector<std::string> args;  // its whole command line; the same spec gives the same one
@@ -45,6 +44,7 @@ class HypervisorDriver : public VmDriver {
     std::string serial_socket;      // qemu without: the agent port's host end
   };
 
+ protected:
   virtual absl::StatusOr<Launch> Plan(const VmSpec& spec) const = 0;
   // After the hypervisor started (or was adopted): join the endpoints to
   // the guest, unless the hypervisor makes them itself.

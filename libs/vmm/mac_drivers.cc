@@ -37,6 +37,25 @@ MacVm MacVmFor(const MacDriverOptions& options, const VmSpec& spec) {
   return vm;
 }
 
+namespace {
+
+// One boot of a Mac hypervisor whose command line `args` built from `vm`;
+// the agent is reached through the hypervisor's own vsock sockets.
+absl::StatusOr<HypervisorDriver::Launch> MacLaunch(absl::StatusOr<std::vector<std::string>> args, const MacVm& vm,
+                                                   int disk_gib, const std::string& accelerator,
+                                                   const std::string& name) {
+  if (!args.ok()) return args.status();
+  HypervisorDriver::Launch launch;
+  launch.args = *std::move(args);
+  launch.data_disk = vm.data_disk;
+  launch.disk_gib = disk_gib;
+  launch.accelerator = accelerator;
+  launch.transport = absl::StrCat("vsock (", name, "'s sockets)");
+  return launch;
+}
+
+}  // namespace
+
 absl::StatusOr<HypervisorDriver::Launch> VfkitDriver::Plan(const VmSpec& spec) const {
   MacVm vm = MacVmFor(options_, spec);
   vm.kernel = (fs::path(options_.image_dir) / "Image").string();
@@ -49,15 +68,7 @@ absl::StatusOr<HypervisorDriver::Launch> VfkitDriver::Plan(const VmSpec& spec) c
                          vm.shares, options_.translators);
   if (!cmdline.ok()) return cmdline.status();
   vm.cmdline = *cmdline;
-  absl::StatusOr<std::vector<std::string>> args = VfkitArgs(vm);
-  if (!args.ok()) return args.status();
-  Launch launch;
-  launch.args = *std::move(args);
-  launch.data_disk = vm.data_disk;
-  launch.disk_gib = options_.disk_gib;
-  launch.accelerator = "Virtualization.framework";
-  launch.transport = "vsock (vfkit's sockets)";
-  return launch;
+  return MacLaunch(VfkitArgs(vm), vm, options_.disk_gib, "Virtualization.framework", Name());
 }
 
 absl::StatusOr<HypervisorDriver::Launch> KrunkitDriver::Plan(const VmSpec& spec) const {
@@ -65,15 +76,7 @@ absl::StatusOr<HypervisorDriver::Launch> KrunkitDriver::Plan(const VmSpec& spec)
   vm.efi_disk = options_.efi_disk;
   vm.network_socket = options_.network_socket;
   vm.rest_socket.clear();  // krunkit's REST service only stops the VM; we stop it through the lease
-  absl::StatusOr<std::vector<std::string>> args = KrunkitArgs(vm);
-  if (!args.ok()) return args.status();
-  Launch launch;
-  launch.args = *std::move(args);
-  launch.data_disk = vm.data_disk;
-  launch.disk_gib = options_.disk_gib;
-  launch.accelerator = "Hypervisor.framework (libkrun)";
-  launch.transport = "vsock (krunkit's sockets)";
-  return launch;
+  return MacLaunch(KrunkitArgs(vm), vm, options_.disk_gib, "Hypervisor.framework (libkrun)", Name());
 }
 
 }  // namespace switchyard::vmm
