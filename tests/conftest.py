@@ -28,6 +28,7 @@ def registry():
             os.environ.get("SY_IMAGE_CACHE", "/tmp/sy-img"), registry=reg.addr,
             save_tar=os.path.join(os.environ.get("SY_IMAGE_CACHE", "/tmp/sy-img"), "loadme.tar"))
         reg.save_tar = out["save_tar"]
+        reg.save_tar_armv7 = out["save_tar_armv7"]
         yield reg
 
 
@@ -37,7 +38,9 @@ def images(registry):
         multi = "%s/sy/busybox:latest" % registry.addr
         amd64 = "%s/sy/busybox-amd64:latest" % registry.addr
         arm64 = "%s/sy/busybox-arm64:latest" % registry.addr
+        armv7 = "%s/sy/busybox-armv7:latest" % registry.addr
         save_tar = registry.save_tar
+        save_tar_armv7 = registry.save_tar_armv7
     return Images
 
 

@@ -5,7 +5,7 @@ No network beyond the Debian mirror that `apt-get download` uses (and nothing
 at all once the .debs are in the cache dir). Produces, deterministically
 (fixed mtimes, owners and gzip headers, so digests are stable across reruns):
 
-  amd64 and arm64 images: one gzip layer (/bin/busybox + one symlink per applet
+  amd64, arm64 and arm/v7 (Debian's armhf) images: one gzip layer (/bin/busybox + one symlink per applet
   at the path `busybox --list-full` gives, /etc/passwd, /etc/group, /tmp, ...),
   a config (architecture, os=linux, Cmd ["sh"], rootfs diff_ids, history) and
   a Docker v2 schema 2 manifest;
@@ -14,12 +14,14 @@ at all once the .debs are in the cache dir). Produces, deterministically
     sy/busybox:latest        manifest list (amd64 + arm64)
     sy/busybox-amd64:latest  amd64 only
     sy/busybox-arm64:latest  arm64 only
+    sy/busybox-armv7:latest  arm/v7 only (a variant the routing table must keep)
 
   a `docker save`-format tar of the amd64 image tagged sy/loadme:latest
-  (<cache>/out/loadme.tar, or --save-tar PATH).
+  (<cache>/out/loadme.tar, or --save-tar PATH), and one of the arm/v7 image
+  tagged sy/loadme-armv7:latest (loadme-armv7.tar beside it).
 
 The applet list comes from running the amd64 busybox (always runnable here);
-the arm64 image uses the same list (same source version and config).
+the other images use the same list (same source version and config).
 
 CLI:   /usr/bin/python3 tests/images/build_test_images.py --cache DIR
                           [--registry 127.0.0.1:PORT] [--save-tar PATH] [--json]
@@ -42,7 +44,7 @@ import time
 from urllib.parse import urljoin
 
 BUILDER_VERSION = "1"
-ARCHES = ("amd64", "arm64")
+ARCHES = ("amd64", "arm64", "armhf")  # Debian's names: the .debs are fetched by them
 # Fixed timestamp for every tar entry and the config's "created" field.
 EPOCH = 1700000000  # 2023-11-14T22:13:20Z
 EPOCH_ISO = "2023-11-14T22:13:20Z"
@@ -56,12 +58,15 @@ MT_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 REPO_MULTI = "sy/busybox"
 REPO_AMD64 = "sy/busybox-amd64"
 REPO_ARM64 = "sy/busybox-arm64"
+REPO_ARMV7 = "sy/busybox-armv7"
 LOAD_TAG = "sy/loadme:latest"
+LOAD_TAG_ARMV7 = "sy/loadme-armv7:latest"
 TAG = "latest"
 
 PLATFORM = {
     "amd64": {"architecture": "amd64", "os": "linux"},
     "arm64": {"architecture": "arm64", "os": "linux", "variant": "v8"},
+    "armhf": {"architecture": "arm", "os": "linux", "variant": "v7"},
 }
 
 PASSWD = ("root:x:0:0:root:/root:/bin/sh\n"
@@ -213,7 +218,7 @@ def gzip_bytes(data):
 
 def make_config(arch, diff_id, version):
     cfg = {
-        "architecture": arch,
+        "architecture": PLATFORM[arch]["architecture"],
         "os": "linux",
         "created": EPOCH_ISO,
         "config": {"Env": [PATH_ENV], "Cmd": ["sh"]},
@@ -279,7 +284,7 @@ def _store(out_dir, im, stamp):
 
 
 def build_images(cache_dir, refresh=False, log=None):
-    """Build (or load from cache) both images. Returns {"amd64": Image, "arm64": Image}."""
+    """Build (or load from cache) every image. Returns {"amd64": Image, "arm64": Image, "armhf": Image}."""
     log = log or (lambda *a: None)
     cache_dir = os.path.abspath(cache_dir)
     out_dir = os.path.join(cache_dir, "out")
@@ -318,7 +323,7 @@ def write_save_tar(path, image, tag=LOAD_TAG):
                         "Layers": [hexid + "/layer.tar"]}])
     repositories = _canon({repo: {t: hexid}})
     v1json = _canon({"id": hexid, "created": EPOCH_ISO, "os": "linux",
-                     "architecture": image.arch, "config": {"Env": [PATH_ENV], "Cmd": ["sh"]}})
+                     "architecture": PLATFORM[image.arch]["architecture"], "config": {"Env": [PATH_ENV], "Cmd": ["sh"]}})
     files = [(hexid + "/", None), (hexid + "/VERSION", b"1.0"), (hexid + "/json", v1json),
              (hexid + "/layer.tar", image.layer_tar), (cfg_name, image.config),
              ("manifest.json", manifest), ("repositories", repositories)]
@@ -382,7 +387,7 @@ class RegistryClient:
 
 
 def push_images(registry, images, log=None):
-    """Push the three refs. registry: "127.0.0.1:PORT" or "http://...".
+    """Push the four refs. registry: "127.0.0.1:PORT" or "http://...".
     Returns {"sy/busybox:latest": digest, ...}."""
     log = log or (lambda *a: None)
     c = RegistryClient(registry)
@@ -390,6 +395,7 @@ def push_images(registry, images, log=None):
     out = {}
     out["%s:%s" % (REPO_AMD64, TAG)] = c.push_image(REPO_AMD64, TAG, amd)
     out["%s:%s" % (REPO_ARM64, TAG)] = c.push_image(REPO_ARM64, TAG, arm)
+    out["%s:%s" % (REPO_ARMV7, TAG)] = c.push_image(REPO_ARMV7, TAG, images["armhf"])
     for im in (amd, arm):  # children by digest, then the list
         c.push_image(REPO_MULTI, im.manifest_digest, im)
     out["%s:%s" % (REPO_MULTI, TAG)] = c.put_manifest(
@@ -401,12 +407,14 @@ def push_images(registry, images, log=None):
 
 def ensure_test_images(cache_dir, registry=None, save_tar=None, log=None):
     """One call for tests: build (cached), write the save tar, push if registry.
-    Returns dict(images=..., save_tar=path, pushed={ref: digest} or {})."""
+    Returns dict(images=..., save_tar=path, save_tar_armv7=path, pushed={ref: digest} or {})."""
     images = build_images(cache_dir, log=log)
     save_tar = save_tar or os.path.join(os.path.abspath(cache_dir), "out", "loadme.tar")
     write_save_tar(save_tar, images["amd64"])
+    save_tar_armv7 = os.path.join(os.path.dirname(save_tar), "loadme-armv7.tar")
+    write_save_tar(save_tar_armv7, images["armhf"], LOAD_TAG_ARMV7)
     pushed = push_images(registry, images, log=log) if registry else {}
-    return {"images": images, "save_tar": save_tar, "pushed": pushed}
+    return {"images": images, "save_tar": save_tar, "save_tar_armv7": save_tar_armv7, "pushed": pushed}
 
 
 def main(argv=None):
