@@ -16,7 +16,7 @@ absl::StatusOr<Decision> PlaceMember(const RoutingConfig& config, const Decision
   if (alone.backend == group.backend || CanRun(config, target, alone.arch)) {
     Decision d = alone;
     d.backend = group.backend;
-    d.needs_translation = alone.arch != config.native_arch;
+    d.needs_translation = !RunsNatively(config.native_arch, alone.arch);
     d.rule = absl::StrCat("joins group ", group.id, " on ", group.backend,
                           group.pinned ? " (pinned)" : absl::StrCat(" (", group.rule, ")"));
     return d;

@@ -14,7 +14,8 @@ bool Has(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-absl::StatusOr<Decision> RouteForeign(const RoutingConfig& config, const std::string& arch,
+// `shown`: the platform as the error names it, with its variant ("linux/arm/v7").
+absl::StatusOr<Decision> RouteForeign(const RoutingConfig& config, const std::string& arch, const std::string& shown,
                                       const std::string& why, const BackendView& hv, const BackendView& vz) {
   const bool vz_has = Has(vz.translated_archs, arch);
   if (config.vz_translation_enabled && vz_has) {
@@ -39,7 +40,7 @@ absl::StatusOr<Decision> RouteForeign(const RoutingConfig& config, const std::st
                          : !broken(hv).empty()       ? broken(hv)
                              : absl::StrCat("missing (no translator for ", arch, " is registered in hv)");
   return absl::FailedPreconditionError(absl::StrCat(
-      "cannot run ", why, ": linux/", arch, " needs translation, but the translator on backend vz is ",
+      "cannot run ", why, ": ", shown, " needs translation, but the translator on backend vz is ",
       vz_state, " and the fallback translator on backend hv is ", hv_state));
 }
 
@@ -54,8 +55,14 @@ std::string TranslatedArch(const std::string& translator) {
   return "";
 }
 
+bool RunsNatively(const std::string& native_arch, const std::string& arch) {
+  const std::string native = NormalizeArch(native_arch);
+  const std::string a = NormalizeArch(arch);
+  return a == native || (native == "amd64" && a == "386");
+}
+
 bool CanRun(const RoutingConfig& config, const BackendView& backend, const std::string& arch) {
-  if (arch == config.native_arch) return true;
+  if (RunsNatively(config.native_arch, arch)) return true;
   if (backend.name == "vz") return config.vz_translation_enabled && Has(backend.translated_archs, arch);
   return config.hv_fallback_enabled && Has(backend.translated_archs, arch);
 }
@@ -68,20 +75,27 @@ absl::StatusOr<Decision> Route(const RoutingConfig& config, const WorkloadNeeds&
   if (!needs.platform.empty()) {
     absl::StatusOr<Platform> platform = ParsePlatform(needs.platform);
     if (!platform.ok()) return platform.status();
-    if (platform->architecture == native) {
-      return Decision{"hv", absl::StrCat("--platform ", needs.platform, " is native: hv"), native, false};
+    if (RunsNatively(native, platform->architecture)) {
+      return Decision{"hv", absl::StrCat("--platform ", needs.platform, " is native on ", native, ": hv"),
+                      platform->architecture, false};
     }
-    return RouteForeign(c, platform->architecture, absl::StrCat("--platform ", needs.platform), hv, vz);
+    return RouteForeign(c, platform->architecture, PlatformString(*platform),
+                        absl::StrCat("--platform ", needs.platform), hv, vz);
   }
   if (needs.image_archs.empty()) {
     return Decision{"hv", "no platform and the image's platforms are not known yet: hv", native, false};
   }
-  if (Has(needs.image_archs, native)) {
-    return Decision{"hv", absl::StrCat("no platform, the image has a native variant (", native, "): hv"),
-                    native, false};
+  // The native arch first, then one the CPU runs as it is (386 on amd64).
+  for (bool exact : {true, false}) {
+    for (const std::string& arch : needs.image_archs) {
+      if (exact ? arch != native : !RunsNatively(native, arch)) continue;
+      return Decision{"hv", absl::StrCat("no platform, the image has a native variant (", arch, "): hv"), arch,
+                      false};
+    }
   }
-  return RouteForeign(c, needs.image_archs.front(),
-                      absl::StrCat("no platform, image is ", needs.image_archs.front(), "-only"), hv, vz);
+  const std::string& only = needs.image_archs.front();
+  return RouteForeign(c, only, absl::StrCat("linux/", only), absl::StrCat("no platform, image is ", only, "-only"),
+                      hv, vz);
 }
 
 }  // namespace switchyard::placement

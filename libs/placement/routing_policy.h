@@ -44,6 +44,8 @@ struct Decision {
 std::string TranslatedArch(const std::string& translator);
 
 // The routing table of DESIGN.md "Routing policy", pure:
+// Platforms and image archs are normalized as containerd does (armhf is
+// arm/v7, arm64/v8 is arm64) and RunsNatively says what "native" covers.
 //   --platform native                                → hv
 //   --platform foreign, vz translation on and present → vz
 //   --platform foreign, otherwise                     → hv with a fallback translator, else an error
@@ -51,6 +53,11 @@ std::string TranslatedArch(const std::string& translator);
 //   no platform, image foreign-only                   → as --platform foreign
 absl::StatusOr<Decision> Route(const RoutingConfig& config, const WorkloadNeeds& needs,
                                const BackendView& hv, const BackendView& vz);
+
+// Whether a host CPU of `native_arch` runs `arch` without a translator: an
+// x86-64 CPU runs 386 code; Apple silicon has no AArch32, so an arm64 host
+// translates arm (v5–v8), as the Mac's table needs.
+bool RunsNatively(const std::string& native_arch, const std::string& arch);
 
 // Whether `backend` can run a workload of `arch` under `config`.
 bool CanRun(const RoutingConfig& config, const BackendView& backend, const std::string& arch);

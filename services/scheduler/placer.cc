@@ -76,7 +76,7 @@ absl::StatusOr<PlacedWorkload> Placer::Place(const std::string& platform, const 
                                                       placed->decision.backend));
   }
   placed->decision.backend = pin->backend;
-  placed->decision.needs_translation = placed->decision.arch != settings_.routing.native_arch;
+  placed->decision.needs_translation = !placement::RunsNatively(settings_.routing.native_arch, placed->decision.arch);
   placed->decision.rule = absl::StrCat(pin->what, " lives on ", pin->backend, " (", placed->decision.rule, ")");
   return placed;
 }
