@@ -72,7 +72,8 @@ absl::StatusOr<BuildDecision> SchedulerCore::PlaceBuild(std::FILE* build_context
   for (const build::BaseImage& b : *bases) {
     if (b.image.empty() || Holds(*backend, b.image)) continue;
     absl::StatusOr<bool> copied = BringImage(b.image, b.platform, *backend, absl::StrCat("a build on ", backend->name()));
-    if (!copied.ok()) return copied.status();
+    // Held only for another platform: the build pulls the one it names.
+    if (!copied.ok() && copied.status().code() != absl::StatusCode::kNotFound) return copied.status();
   }
   return decided(backend, placed->rule);
 }

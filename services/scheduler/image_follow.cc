@@ -20,11 +20,18 @@ absl::StatusOr<bool> SchedulerCore::BringImage(const std::string& image, const s
     if (!found.ok() || found->status != 200) continue;
     nlohmann::json inspected = nlohmann::json::parse(found->body, nullptr, false);
     const std::string arch = inspected.is_object() ? inspected.value("Architecture", "") : "";
-    // A copy of another platform would not serve the create: the engine's
-    // 404 makes the client pull the platform it asked for.
+    // A copy of another platform would not serve the create: dockerd's own
+    // 404 for an image of another platform, and the client pulls the one
+    // it asked for.
     if (absl::StatusOr<placement::Platform> wanted = placement::ParsePlatform(platform);
-        !platform.empty() && wanted.ok() && !arch.empty() && wanted->architecture != placement::NormalizeArch(arch)) {
-      return false;
+        !platform.empty() && wanted.ok() && !arch.empty()) {
+      const placement::Platform held{inspected.value("Os", "linux"), arch, inspected.value("Variant", "")};
+      if (!placement::PlatformMatches(*wanted, held)) {
+        return absl::NotFoundError(absl::StrCat("image with reference ", image,
+                                                " was found but does not match the specified platform: wanted ",
+                                                placement::PlatformString(*wanted),
+                                                ", actual: ", placement::PlatformString(held)));
+      }
     }
     auto [hv, vz] = views_.Get();
     const placement::BackendView& view = to.name() == hv.name ? hv : vz;

@@ -117,7 +117,8 @@ class SchedulerCore {
   absl::StatusOr<absl::Time> CreatedOf(const std::string& kind, const std::string& ref);
   // Copies `image` into `to` from a VM that holds it (image_follow.cc).
   // False when no VM holds it; an error when `to` cannot run its arch.
-  // A create's `platform` of another arch than the image's copies nothing.
+  // An image that does not serve `platform` copies nothing: NotFound with
+  // dockerd's "was found but does not match the specified platform".
   absl::StatusOr<bool> BringImage(const std::string& image, const std::string& platform, BackendClient& to,
                                   const std::string& why);
   // Backends whose engine has image `name`, in backend order.

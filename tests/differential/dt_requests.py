@@ -96,7 +96,11 @@ def crafted_requests(image):
     both engines hold ("dt-c")."""
     out = []
     for platform in ("linuxDifferentOS/amd64", "linux/amd64DifferentArch", "linux/arm64/v8/extra", "",
-                     "windows/amd64", "linux"):
+                     "windows/amd64", "linux",
+                     # Arch and variant spellings, normalized as dockerd does; the
+                     # image is amd64, so only the native ones match it.
+                     "linux/amd64", "linux/amd64/v1", "linux/x86_64", "linux/386", "linux/arm64/v8",
+                     "linux/aarch64", "linux/arm/v7", "linux/armhf", "linux/arm", "linux/arm/v6"):
         q = urllib.parse.urlencode({"platform": platform})
         out.append(Req("platform", "POST", "/containers/create?" + q, "/containers/create?platform=" + platform,
                        body=json.dumps({"Image": image, "Cmd": ["true"]}).encode()))
