@@ -28,20 +28,21 @@ struct Capabilities {
 // "rosetta" → "amd64"), "" when not an arch we place workloads on.
 std::string HandlerArch(const std::string& handler);
 
-// The qemu-user handler that runs the other arch we place on a guest of
-// kernel arch `machine` (uname): "qemu-aarch64" on x86_64, "qemu-x86_64"
-// on aarch64; "" for any other machine.
-// Inline: the service set's launcher names it without the agent library.
-inline std::string ForeignQemuTranslator(const std::string& machine) {
-  if (machine == "x86_64") return "qemu-aarch64";
-  if (machine == "aarch64") return "qemu-x86_64";
+// The qemu-user handlers, comma-separated, that run the archs we place on a
+// guest of kernel arch `machine` (uname) but that it cannot run itself:
+// "qemu-aarch64,qemu-arm" on x86_64, "qemu-x86_64,qemu-arm" on aarch64
+// (Apple silicon has no AArch32); "" for any other machine.
+// Inline: the service set's launcher names them without the agent library.
+inline std::string ForeignQemuTranslators(const std::string& machine) {
+  if (machine == "x86_64") return "qemu-aarch64,qemu-arm";
+  if (machine == "aarch64") return "qemu-x86_64,qemu-arm";
   return "";
 }
 // …on this host's kernel.
-inline std::string ForeignQemuTranslator() {
+inline std::string ForeignQemuTranslators() {
   utsname u{};
   ::uname(&u);
-  return ForeignQemuTranslator(u.machine);
+  return ForeignQemuTranslators(u.machine);
 }
 
 // Runs `<probe_dir>/busybox-<arch> true` for each handler, bounded: a

@@ -87,7 +87,10 @@ def test_amd64_and_arm64_containers_run(qs, images):
     assert out.strip() == "aarch64"
     assert backend_of(qs, name) == "vz"
     ok(qs.docker("rm", name))
-    assert "translators=qemu-aarch64" in status_line(qs, "vz")
+    assert "translators=qemu-aarch64,qemu-arm " in status_line(qs, "vz")
+    # arm/v7 is foreign too: vz's qemu-arm runs it, as in the sandbox.
+    out = ok(qs.docker("run", "--rm", images.armv7, "uname", "-m", timeout=300))
+    assert out.strip() == "armv7l"
 
 
 def test_a_published_port_answers(qs, images):

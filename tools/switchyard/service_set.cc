@@ -81,7 +81,7 @@ std::vector<ServiceSpec> ServiceSpecs(const ServiceSetConfig& c) {
                       // only where the routing settings send foreign work.
                       absl::StrCat("--translators=",
                                    (name == "vz" ? c.translators_vz_enabled : c.translators_hv_fallback)
-                                       ? agent::ForeignQemuTranslator()
+                                       ? agent::ForeignQemuTranslators()
                                        : std::string())},
                      40});
   }

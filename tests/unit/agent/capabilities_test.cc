@@ -68,3 +68,10 @@ TEST_CASE("a translator is proven only by running its probe", "[agent][unit]") {
   CHECK_FALSE(results[3].ran);
   fs::remove_all(probes);
 }
+
+TEST_CASE("a guest registers a qemu-user translator for each arch it cannot run", "[agent][unit]") {
+  using switchyard::agent::ForeignQemuTranslators;
+  CHECK(ForeignQemuTranslators("x86_64") == "qemu-aarch64,qemu-arm");
+  CHECK(ForeignQemuTranslators("aarch64") == "qemu-x86_64,qemu-arm");  // no AArch32 on Apple silicon
+  CHECK(ForeignQemuTranslators("s390x").empty());
+}
