@@ -58,7 +58,7 @@ absl::StatusOr<HypervisorDriver::Launch> MacLaunch(absl::StatusOr<std::vector<st
 
 absl::StatusOr<HypervisorDriver::Launch> VfkitDriver::Plan(const VmSpec& spec) const {
   MacVm vm = MacVmFor(options_, spec);
-  vm.kernel = (fs::path(options_.image_dir) / "Image").string();
+  vm.kernel = (fs::path(options_.image_dir) / GuestKernelFile("aarch64")).string();
   vm.initrd = (fs::path(options_.image_dir) / "initrd.img").string();
   const bool rosetta =
       std::find(options_.translators.begin(), options_.translators.end(), "rosetta") != options_.translators.end();

@@ -8,6 +8,8 @@ namespace switchyard::vmm {
 
 std::string QemuOptionValue(const std::string& value) { return absl::StrReplaceAll(value, {{",", ",,"}}); }
 
+std::string GuestKernelFile(const std::string& guest_arch) { return guest_arch == "x86_64" ? "vmlinux" : "Image"; }
+
 std::string ShareTag(size_t n) { return absl::StrCat("sy", n); }
 
 uint32_t VsockCid(const std::string& state_dir) {

@@ -53,6 +53,11 @@ absl::StatusOr<std::string> GuestKernelCmdline(const std::string& console, const
 // the reserved ids 0-2 so two VMs on a host do not meet.
 uint32_t VsockCid(const std::string& state_dir);
 
+// The kernel file of a guest image (tools/guest-image) for a guest of
+// `guest_arch` (uname): x86 boots the ELF vmlinux through its PVH entry,
+// arm64 its uncompressed Image.
+std::string GuestKernelFile(const std::string& guest_arch);
+
 // The mount tag of the n-th host share ("sy0", "sy1", …).
 std::string ShareTag(size_t n);
 

@@ -79,7 +79,7 @@ absl::StatusOr<HypervisorDriver::Launch> QemuDriver::Plan(const VmSpec& spec) co
   vm.accel = accel->accel;
   vm.cpus = options_.cpus;
   vm.memory_mib = options_.memory_mib;
-  vm.kernel = (fs::path(options_.image_dir) / "vmlinux").string();
+  vm.kernel = (fs::path(options_.image_dir) / GuestKernelFile(vm.guest_arch)).string();
   vm.initrd = (fs::path(options_.image_dir) / "initrd.img").string();
   for (const std::string& file : {vm.kernel, vm.initrd}) {
     if (!fs::exists(file)) {

@@ -2,6 +2,7 @@
 pure functions, no root, no downloads."""
 
 import codecs
+import gzip
 import lzma
 import os
 import sys
@@ -92,3 +93,14 @@ def test_rosetta_is_registered_for_x86_64_executables_from_its_share():
     arm64 = header[:18] + b"\xb7\x00"
     assert bytes(h & m for h, m in zip(arm64, mask)) != bytes(g & m for g, m in zip(magic, mask))
     assert fields[6] == "/mnt/rosetta/rosetta" and "F" in fields[7]
+
+
+def test_the_arm64_kernel_is_the_image_itself_or_gunzipped():
+    header = b"\0" * plan.ARM64_IMAGE_MAGIC_AT + b"ARM\x64" + b" rest of the Image"
+    assert plan.guest_kernel("arm64", header) == header
+    assert plan.guest_kernel("arm64", gzip.compress(header)) == header
+    with pytest.raises(ValueError):
+        plan.guest_kernel("arm64", b"MZ an x86 bzImage")
+    with pytest.raises(ValueError):
+        plan.guest_kernel("riscv64", header)
+    assert plan.KERNEL_FILE == {"amd64": "vmlinux", "arm64": "Image"}

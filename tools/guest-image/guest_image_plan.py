@@ -5,6 +5,7 @@ Docker engine binaries, the agent) and calls these to decide what to copy and
 in which order the guest loads its kernel modules; tests call them directly.
 """
 
+import gzip
 import hashlib
 import json
 import lzma
@@ -134,6 +135,29 @@ def kernel_from_bzimage(bzimage: bytes) -> bytes:
             return out
         at = bzimage.find(b"\xfd7zXZ\x00", at + 1)
     raise ValueError("no xz-compressed ELF kernel in this bzImage")
+
+
+# The kernel file each arch's drivers boot: QEMU's PVH entry on x86 takes
+# the ELF vmlinux; vfkit's Linux bootloader (and QEMU's virt machine) take
+# the arm64 Image, which must not be compressed.
+KERNEL_FILE = {"amd64": "vmlinux", "arm64": "Image"}
+
+ARM64_IMAGE_MAGIC_AT = 0x38  # "ARM\x64" in the arm64 boot header
+
+
+def guest_kernel(arch: str, vmlinuz: bytes) -> bytes:
+    """The kernel as the guest's drivers boot it, from Debian's vmlinuz:
+    the vmlinux inside the bzImage on amd64; on arm64 the Image itself
+    (Debian ships it uncompressed), or gunzipped when it comes compressed.
+    Raises ValueError for anything else."""
+    if arch == "amd64":
+        return kernel_from_bzimage(vmlinuz)
+    if arch == "arm64":
+        image = gzip.decompress(vmlinuz) if vmlinuz.startswith(b"\x1f\x8b") else vmlinuz
+        if image[ARM64_IMAGE_MAGIC_AT:ARM64_IMAGE_MAGIC_AT + 4] != b"ARM\x64":
+            raise ValueError("not an arm64 Image: no ARM\\x64 magic in its boot header")
+        return image
+    raise ValueError(f"no guest kernel for arch {arch}")
 
 
 def cache_key(inputs: dict) -> str:

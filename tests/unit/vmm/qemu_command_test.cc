@@ -160,5 +160,11 @@ TEST_CASE("host facts come from /proc/cpuinfo's flags and /dev/kvm", "[vmm][qemu
   CHECK_FALSE(facts.kvm_device);
 }
 
+TEST_CASE("each guest arch boots the kernel file the image builder writes for it", "[vmm][qemu]") {
+  // tools/guest-image/guest_image_plan.py KERNEL_FILE names the same files.
+  CHECK(GuestKernelFile("x86_64") == "vmlinux");
+  CHECK(GuestKernelFile("aarch64") == "Image");
+}
+
 }  // namespace
 }  // namespace switchyard::vmm
