@@ -37,9 +37,34 @@ done < /lib/modules/load-order
 
 hostname "${sy_hostname:-switchyard}"
 ip link set lo up
-# User-mode networking's fixed plan: the host is 10.0.2.2, its DNS 10.0.2.3.
-ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
-echo "nameserver 10.0.2.3" > /etc/resolv.conf
+# The address comes by DHCP, which every network the drivers use serves:
+# QEMU's user networking, vfkit's NAT (vmnet) and gvproxy or passt under
+# krunkit. udhcpc stays to renew the lease.
+cat > /run/udhcpc.script <<'SCRIPT'
+#!/bin/busybox sh
+case "$1" in
+  deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+  bound | renew)
+    # A renewal of the same address changes nothing: connections stay.
+    if ! ip addr show dev "$interface" | grep -q " $ip/"; then
+      ip addr flush dev "$interface"
+      ip addr add "$ip/${mask:-24}" dev "$interface"
+    fi
+    for gateway in $router; do ip route replace default via "$gateway" dev "$interface"; break; done
+    : > /etc/resolv.conf
+    for server in $dns; do echo "nameserver $server" >> /etc/resolv.conf; done
+    ;;
+esac
+SCRIPT
+chmod 0755 /run/udhcpc.script
+ip link set eth0 up
+# Without -f it goes to the background once bound; -n: fail when no answer.
+if ! udhcpc -i eth0 -s /run/udhcpc.script -t 5 -T 1 -n >/dev/null 2>&1; then
+  # QEMU user networking's fixed plan: the host is 10.0.2.2, its DNS 10.0.2.3.
+  say "no DHCP answer on eth0: using 10.0.2.15"
+  ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+  echo "nameserver 10.0.2.3" > /etc/resolv.conf
+fi
 
 # The data disk keeps dockerd's images, containers and volumes across boots.
 # Formatted only when it holds no ext4 (magic 0xEF53 at byte 1080), so a
