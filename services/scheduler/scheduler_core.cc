@@ -25,6 +25,14 @@ namespace {
 
 using nlohmann::json;
 
+// dockerd's 404 for an image it does not hold at all (not one held for
+// another platform).
+bool IsNoSuchImage(const EngineReply& reply) {
+  json body = json::parse(reply.body, nullptr, false);
+  return body.is_object() && body.contains("message") && body["message"].is_string() &&
+         absl::StartsWith(body["message"].get<std::string>(), "No such image");
+}
+
 constexpr char kImageBackendsLabel[] = "io.switchyard.backends";
 
 std::vector<BackendClient*> Raw(const std::vector<std::unique_ptr<BackendClient>>& backends) {
@@ -164,8 +172,9 @@ absl::StatusOr<EngineReply> SchedulerCore::CreateContainer(const std::string& ap
   absl::StatusOr<EngineReply> reply = backend->Call("POST", target, forwarded);
   const std::string image = spec.value("Image", "");
   // The image lives only in the other VM (built, loaded or committed
-  // there): it follows the workload, and the create is made again.
-  if (reply.ok() && reply->status == 404 && !image.empty()) {
+  // there): it follows the workload, and the create is made again. A 404
+  // for an image this VM holds for another platform is its engine's answer.
+  if (reply.ok() && reply->status == 404 && !image.empty() && IsNoSuchImage(*reply)) {
     absl::StatusOr<bool> copied =
         BringImage(image, platform, *backend, absl::StrCat("a container create on ", backend->name()));
     if (!copied.ok()) return copied.status();

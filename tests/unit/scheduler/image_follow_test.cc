@@ -106,5 +106,22 @@ TEST_CASE("a create asking another platform than the image's copies nothing", "[
   CHECK(CountCalls(*vms.vz, "POST", "/images/load") == 0);
 }
 
+TEST_CASE("a VM that holds the image for another platform answers the create itself", "[scheduler][unit]") {
+  TwoVms vms;
+  AppInHv(vms, "amd64");
+  // vz holds app:1 as arm64/v8; the create names linux/arm64 and its
+  // engine refuses it (a stand-in for any platform it does not serve).
+  const std::string refusal =
+      R"({"message":"image with reference app:1 was found but does not match the specified platform: wanted )"
+      R"(linux/arm64, actual: linux/arm64/v8"})";
+  vms.vz->Answer("GET /images/app%3A1/json", 200, R"({"Id":"sha256:v","Architecture":"arm64","Variant":"v8"})");
+  vms.vz->Answer("POST /v1.41/containers/create", 404, refusal);
+  auto reply = vms.core->CreateContainer("1.41", "", "linux/arm64", R"({"Image":"app:1"})");
+  REQUIRE(reply.ok());
+  CHECK(reply->status == 404);
+  CHECK(reply->body == refusal);  // not hv's amd64 copy
+  CHECK(CountCalls(*vms.hv, "GET", "/images/app%3A1/json") == 0);
+}
+
 }  // namespace
 }  // namespace switchyard::scheduler
