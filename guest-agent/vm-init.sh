@@ -4,7 +4,8 @@
 # from the kernel command line as sy_* environment variables (the driver's
 # GuestKernelCmdline): sy_hostname, sy_agent_args (|-separated), sy_shares
 # (tag:path,…), sy_translators (names under /etc/switchyard/binfmt),
-# sy_data_disk (default /dev/vda; krunkit's boot disk comes first).
+# sy_data_disk (default /dev/vda; krunkit's boot disk comes first). With
+# sy_settings=disk (the EFI disk's entry) they come from a settings disk.
 
 # runc cannot pivot_root out of the initramfs (rootfs): move everything to a
 # tmpfs and make that the root, so containers get pivot_root's isolation.
@@ -34,6 +35,24 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
 while read -r module; do
   insmod "/lib/modules/$module" 2>/dev/null || say "module $module not loaded"
 done < /lib/modules/load-order
+
+# Booted from the EFI disk (krunkit), whose one entry serves every VM: this
+# VM's settings are on the small disk its driver wrote (GuestSettingsDisk),
+# found by its first line.
+if [ "$sy_settings" = disk ]; then
+  for dev in /dev/vd?; do
+    [ "$(dd if="$dev" bs=21 count=1 2>/dev/null)" = "#switchyard-settings" ] || continue
+    dd if="$dev" bs=4096 count=1 2>/dev/null | tr -d '\000' > /run/settings
+    while IFS= read -r line; do
+      case "$line" in
+        sy_hostname=* | sy_agent_args=* | sy_shares=* | sy_translators=* | sy_data_disk=*) export "$line" ;;
+      esac
+    done < /run/settings
+    say "settings from $dev"
+    break
+  done
+  [ -n "$sy_agent_args" ] || say "no settings disk found"
+fi
 
 hostname "${sy_hostname:-switchyard}"
 ip link set lo up

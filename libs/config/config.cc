@@ -135,6 +135,10 @@ absl::Status Validate(const Config& c, const std::string& origin) {
     return Bad(origin, "guest.accelerator",
                absl::StrCat("\"", accel, "\" is not accepted; accepted values: \"kvm\", \"hvf\", \"tcg\", \"\" (choose)"));
   }
+  if (c.guest.boot != "kernel" && c.guest.boot != "efi") {
+    return Bad(origin, "guest.boot",
+               absl::StrCat("\"", c.guest.boot, "\" is not accepted; accepted values: \"kernel\", \"efi\""));
+  }
   if (!c.guest.image.empty() && c.guest.image[0] != '/') return Bad(origin, "guest.image", "must be an absolute path");
   for (const std::string& share : c.guest.shares) {
     if (share.empty() || share[0] != '/' || share.find_first_of(" \t\n,|\"") != std::string::npos) {
@@ -202,6 +206,7 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, const std::string& or
   };
   auto guest = [&](const json& v, const std::string& path) {
     return r.Object(v, path, {{"image", r.String(&c.guest.image)}, {"accelerator", r.String(&c.guest.accelerator)},
+                              {"boot", r.String(&c.guest.boot)},
                               {"shares", r.StringList(&c.guest.shares)}});
   };
   auto experimental = [&](const json& v, const std::string& path) {

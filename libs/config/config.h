@@ -24,6 +24,9 @@ struct BackendConfig {
 struct GuestConfig {
   std::string image;        // tools/guest-image's output; "" = its default for this arch
   std::string accelerator;  // qemu's: "kvm", "hvf", "tcg"; "" chooses what works here
+  // qemu's: "kernel" loads the image's kernel; "efi" boots its EFI disk
+  // with UEFI firmware, as krunkit does.
+  std::string boot = "kernel";
   // Host directories mounted in the guests at the same paths, so bind
   // mounts of them work (as Docker Desktop shares /Users and /tmp).
   std::vector<std::string> shares = {"/home", "/tmp"};

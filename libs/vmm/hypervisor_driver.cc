@@ -41,6 +41,36 @@ std::string HypervisorDriver::StatePath(const std::string& name) const {
   return (fs::path(spec_.state_dir) / name).string();
 }
 
+namespace {
+
+absl::Status PrepareFiles(const HypervisorDriver::Launch& launch) {
+  for (const auto& [path, contents] : launch.files) {
+    const std::string temp = path + ".new";
+    {
+      std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+      out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+      if (!out) return absl::InternalError(absl::StrCat("cannot write ", temp));
+    }
+    std::error_code ec;
+    fs::rename(temp, path, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot write ", path, ": ", ec.message()));
+  }
+  for (const auto& [source, destination] : launch.copies) {
+    std::error_code ec;
+    const bool same = fs::exists(destination, ec) && fs::file_size(source, ec) == fs::file_size(destination, ec) &&
+                      fs::last_write_time(source, ec) == fs::last_write_time(destination, ec);
+    if (same && !ec) continue;
+    const std::string temp = destination + ".new";
+    fs::copy_file(source, temp, fs::copy_options::overwrite_existing, ec);
+    if (!ec) fs::last_write_time(temp, fs::last_write_time(source, ec), ec);
+    if (!ec) fs::rename(temp, destination, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot copy ", source, " to ", destination, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status HypervisorDriver::Boot(const VmSpec& spec) {
   spec_ = spec;
   exit_reason_.clear();
@@ -55,6 +85,7 @@ absl::Status HypervisorDriver::Boot(const VmSpec& spec) {
     fs::resize_file(launch->data_disk, static_cast<uintmax_t>(launch->disk_gib) << 30, ec);
     if (ec) return absl::InternalError(absl::StrCat("create the data disk ", launch->data_disk, ": ", ec.message()));
   }
+  if (absl::Status prepared = PrepareFiles(*launch); !prepared.ok()) return prepared;
   if (!launch->serial_socket.empty()) ::unlink(launch->serial_socket.c_str());
   const std::string log_path = StatePath(Name() + ".log");
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

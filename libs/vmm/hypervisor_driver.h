@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -42,6 +43,11 @@ class HypervisorDriver : public VmDriver {
     std::string transport;          // for the log: how the agent is reached
     uint32_t vsock_cid = 0;         // qemu with vhost-vsock: the guest's context id
     std::string serial_socket;      // qemu without: the agent port's host end
+    // Written before each boot: path, contents (the guest's settings disk).
+    std::vector<std::pair<std::string, std::string>> files;
+    // Copied before a boot when missing or not the source's size and time:
+    // source, destination (krunkit's own copy of the shared EFI disk).
+    std::vector<std::pair<std::string, std::string>> copies;
   };
 
  protected:

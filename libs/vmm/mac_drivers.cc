@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/stream_mux/agent_ports.h"
+#include "libs/vmm/guest_settings.h"
 #include "libs/vmm/qemu_command.h"
 #include "libs/vmm/qemu_driver.h"
 
@@ -63,9 +64,9 @@ absl::StatusOr<HypervisorDriver::Launch> VfkitDriver::Plan(const VmSpec& spec) c
   const bool rosetta =
       std::find(options_.translators.begin(), options_.translators.end(), "rosetta") != options_.translators.end();
   if (rosetta) vm.rosetta_tag = "rosetta";
-  absl::StatusOr<std::string> cmdline =
-      GuestKernelCmdline("hvc0", spec.hostname.empty() ? spec.backend : spec.hostname, GuestAgentArgs(spec, true),
-                         vm.shares, options_.translators);
+  absl::StatusOr<std::string> cmdline = GuestKernelCmdline(
+      "hvc0", {spec.hostname.empty() ? spec.backend : spec.hostname, GuestAgentArgs(spec, true), vm.shares,
+               options_.translators, ""});
   if (!cmdline.ok()) return cmdline.status();
   vm.cmdline = *cmdline;
   return MacLaunch(VfkitArgs(vm), vm, options_.disk_gib, "Virtualization.framework", Name());
@@ -73,10 +74,24 @@ absl::StatusOr<HypervisorDriver::Launch> VfkitDriver::Plan(const VmSpec& spec) c
 
 absl::StatusOr<HypervisorDriver::Launch> KrunkitDriver::Plan(const VmSpec& spec) const {
   MacVm vm = MacVmFor(options_, spec);
-  vm.efi_disk = options_.efi_disk;
+  // The image's EFI disk is every VM's; krunkit has no read-only disks, so
+  // each VM boots its own copy, and finds its settings on a disk of its own.
+  const std::string image_efi_disk = (fs::path(options_.image_dir) / "efi.img").string();
+  vm.efi_disk = options_.efi_disk.empty() ? (fs::path(spec.state_dir) / "efi.img").string() : options_.efi_disk;
+  vm.settings_disk = (fs::path(spec.state_dir) / "settings.img").string();
   vm.network_socket = options_.network_socket;
   vm.rest_socket.clear();  // krunkit's REST service only stops the VM; we stop it through the lease
-  return MacLaunch(KrunkitArgs(vm), vm, options_.disk_gib, "Hypervisor.framework (libkrun)", Name());
+  // vda the EFI disk, vdb the data disk, vdc the settings (KrunkitArgs' order).
+  absl::StatusOr<std::string> settings = GuestSettingsDisk(
+      {spec.hostname.empty() ? spec.backend : spec.hostname, GuestAgentArgs(spec, true), vm.shares,
+       options_.translators, "/dev/vdb"});
+  if (!settings.ok()) return settings.status();
+  absl::StatusOr<Launch> launch =
+      MacLaunch(KrunkitArgs(vm), vm, options_.disk_gib, "Hypervisor.framework (libkrun)", Name());
+  if (!launch.ok()) return launch.status();
+  launch->files.emplace_back(vm.settings_disk, *std::move(settings));
+  if (options_.efi_disk.empty()) launch->copies.emplace_back(image_efi_disk, vm.efi_disk);
+  return launch;
 }
 
 }  // namespace switchyard::vmm

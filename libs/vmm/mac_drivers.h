@@ -16,7 +16,8 @@ struct MacDriverOptions {
   int disk_gib = 64;
   std::vector<std::string> shares;       // virtio-fs, at the same paths
   std::vector<std::string> translators;  // "rosetta" (vz under vfkit), "fex-x86_64"
-  // krunkit: the EFI disk it boots and the gvproxy/passt socket it needs.
+  // krunkit: the EFI disk it boots ("": the image's efi.img) and the
+  // gvproxy/passt socket it needs.
   std::string efi_disk;
   std::string network_socket;
 };
@@ -38,9 +39,11 @@ class VfkitDriver : public HypervisorDriver {
 };
 
 // krunkit (libkrun on Hypervisor.framework): the fast VM on a Mac. It boots
-// only an EFI disk, so the data disk is the guest's /dev/vdb, and needs a
-// gvproxy or passt network. Built from krunkit's documentation; not run
-// here, and the EFI disk is not built by tools/guest-image yet.
+// only an EFI disk (the image's efi.img, copied per VM), so the data disk
+// is the guest's /dev/vdb and the VM's settings come on a disk of their
+// own; it needs a gvproxy or passt network. Built from krunkit's
+// documentation; not run here (QEMU with UEFI firmware boots the same
+// EFI disk in tests/integration/test_qemu_efi_boot.py).
 class KrunkitDriver : public HypervisorDriver {
  public:
   explicit KrunkitDriver(MacDriverOptions options) : options_(std::move(options)) {}

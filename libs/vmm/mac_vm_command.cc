@@ -85,6 +85,10 @@ absl::StatusOr<std::vector<std::string>> KrunkitArgs(const MacVm& vm) {
   b.Value("EFI disk", vm.efi_disk);
   b.Device(absl::StrCat("virtio-blk,path=", vm.efi_disk));  // first: the one the firmware boots
   b.Devices(vm);
+  if (!vm.settings_disk.empty()) {
+    b.Value("settings disk", vm.settings_disk);
+    b.Device(absl::StrCat("virtio-blk,path=", vm.settings_disk));
+  }
   b.Value("network socket", vm.network_socket);
   b.Device(absl::StrCat("virtio-net,type=unixgram,path=", vm.network_socket, ",mac=", vm.mac,
                         ",offloading=on,vfkitMagic=on"));

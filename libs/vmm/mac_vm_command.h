@@ -24,8 +24,10 @@ struct MacVm {
   std::string initrd;
   std::string cmdline;
   // krunkit boots only an EFI disk (its firmware finds the kernel there);
-  // it is the first disk, so the data disk is the guest's /dev/vdb.
+  // it is the first disk, so the data disk is the guest's /dev/vdb; the
+  // settings disk (GuestSettingsDisk) comes last, /dev/vdc.
   std::string efi_disk;
+  std::string settings_disk;
   std::string data_disk;
   std::string console_log;
   // Guest vsock ports the VM manager connects to, each offered as a host

@@ -10,6 +10,10 @@ std::string QemuOptionValue(const std::string& value) { return absl::StrReplaceA
 
 std::string GuestKernelFile(const std::string& guest_arch) { return guest_arch == "x86_64" ? "vmlinux" : "Image"; }
 
+std::string DefaultFirmware(const std::string& guest_arch) {
+  return guest_arch == "x86_64" ? "/usr/share/ovmf/OVMF.fd" : "/usr/share/AAVMF/AAVMF_CODE.fd";
+}
+
 std::string ShareTag(size_t n) { return absl::StrCat("sy", n); }
 
 uint32_t VsockCid(const std::string& state_dir) {
@@ -37,12 +41,8 @@ std::vector<std::string> QemuArgs(const QemuVm& vm) {
       "-nodefaults", "-no-user-config", "-display", "none",
       // The guest powers off when its agent ends; a reboot is a crash.
       "-no-reboot",
-      "-kernel", vm.kernel,
-      "-initrd", vm.initrd,
-      "-append", vm.cmdline,
       "-serial", absl::StrCat("file:", vm.console_log),
       "-pidfile", vm.pidfile,
-      "-drive", absl::StrCat("file=", QemuOptionValue(vm.data_disk), ",format=raw,if=virtio,cache=writeback"),
       "-netdev", "user,id=net0",
       "-device", "virtio-net-pci,netdev=net0",
       "-device", "virtio-rng-pci",
@@ -50,6 +50,20 @@ std::vector<std::string> QemuArgs(const QemuVm& vm) {
       // twice at boot, then freed).
       "-device", "virtio-balloon-pci,free-page-reporting=on",
   };
+  auto drive = [&](const std::string& file, const char* options) {
+    args.insert(args.end(), {"-drive", absl::StrCat("file=", QemuOptionValue(file), ",format=raw,if=virtio,", options)});
+  };
+  if (vm.firmware.empty()) {
+    args.insert(args.end(), {"-kernel", vm.kernel, "-initrd", vm.initrd, "-append", vm.cmdline});
+    drive(vm.data_disk, "cache=writeback");
+  } else {
+    // The guest sees them in this order: vda (the EFI disk, shared by
+    // every VM, so read-only), vdb (its data), vdc (its settings).
+    args.insert(args.end(), {"-bios", vm.firmware});
+    drive(vm.efi_disk, "readonly=on");
+    drive(vm.data_disk, "cache=writeback");
+    drive(vm.settings_disk, "readonly=on");
+  }
   if (vm.vsock_cid != 0) {
     args.insert(args.end(), {"-device", absl::StrCat("vhost-vsock-pci,guest-cid=", vm.vsock_cid)});
   } else {
@@ -67,35 +81,6 @@ std::vector<std::string> QemuArgs(const QemuVm& vm) {
     args.push_back(absl::StrCat("virtio-9p-pci,fsdev=", id, ",mount_tag=", tag));
   }
   return args;
-}
-
-absl::StatusOr<std::string> GuestKernelCmdline(const std::string& console, const std::string& hostname,
-                                               const std::vector<std::string>& agent_args,
-                                               const std::vector<std::pair<std::string, std::string>>& shares,
-                                               const std::vector<std::string>& translators) {
-  std::vector<std::string> values = {hostname};
-  values.insert(values.end(), agent_args.begin(), agent_args.end());
-  for (const auto& [tag, path] : shares) values.push_back(path);
-  values.insert(values.end(), translators.begin(), translators.end());
-  for (const std::string& value : values) {
-    if (value.find_first_of(" \t\n|,\"") != std::string::npos) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot pass \"", value, "\" on a kernel command line"));
-    }
-  }
-  std::vector<std::string> parts = {absl::StrCat("console=", console), "panic=-1", "loglevel=4",
-                                    absl::StrCat("sy_hostname=", hostname),
-                                    absl::StrCat("sy_agent_args=", absl::StrJoin(agent_args, "|"))};
-  if (!shares.empty()) {
-    parts.push_back(absl::StrCat("sy_shares=", absl::StrJoin(shares, ",", [](std::string* out, const auto& share) {
-                                   absl::StrAppend(out, share.first, ":", share.second);
-                                 })));
-  }
-  if (!translators.empty()) parts.push_back(absl::StrCat("sy_translators=", absl::StrJoin(translators, ",")));
-  std::string line = absl::StrJoin(parts, " ");
-  if (line.size() > 2047) {  // COMMAND_LINE_SIZE on x86 and arm64
-    return absl::InvalidArgumentError(absl::StrCat("kernel command line too long (", line.size(), " bytes)"));
-  }
-  return line;
 }
 
 }  // namespace switchyard::vmm

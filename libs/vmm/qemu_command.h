@@ -20,9 +20,14 @@ struct QemuVm {
   std::string accel;      // kvm, hvf, tcg
   int cpus = 2;
   int memory_mib = 2048;
+  // Booted by its kernel (PVH on x86), or with UEFI `firmware` from
+  // `efi_disk`, as krunkit boots; then its settings are on `settings_disk`.
   std::string kernel;
   std::string initrd;
   std::string cmdline;
+  std::string firmware;
+  std::string efi_disk;
+  std::string settings_disk;
   std::string data_disk;
   // The agent's transport: vsock where the host has /dev/vhost-vsock (the
   // guest's context id, unique on the host), else a virtio-serial port.
@@ -40,14 +45,6 @@ std::vector<std::string> QemuArgs(const QemuVm& vm);
 // A value inside a QEMU option list: commas doubled, as QEMU reads them.
 std::string QemuOptionValue(const std::string& value);
 
-// The guest kernel's command line for vm-init.sh (guest-agent/vm-init.sh):
-// settings the kernel does not know reach /init as environment variables.
-// Values must not hold spaces, '|' or ','; it must fit in 2047 bytes.
-absl::StatusOr<std::string> GuestKernelCmdline(const std::string& console, const std::string& hostname,
-                                               const std::vector<std::string>& agent_args,
-                                               const std::vector<std::pair<std::string, std::string>>& shares,
-                                               const std::vector<std::string>& translators);
-
 // A guest context id for the VM whose state is in `state_dir`: the same on
 // every boot (an adopted VM keeps it), spread over the 32-bit space above
 // the reserved ids 0-2 so two VMs on a host do not meet.
@@ -57,6 +54,9 @@ uint32_t VsockCid(const std::string& state_dir);
 // `guest_arch` (uname): x86 boots the ELF vmlinux through its PVH entry,
 // arm64 its uncompressed Image.
 std::string GuestKernelFile(const std::string& guest_arch);
+
+// Debian's UEFI firmware for QEMU guests of `guest_arch` (ovmf, qemu-efi-aarch64).
+std::string DefaultFirmware(const std::string& guest_arch);
 
 // The mount tag of the n-th host share ("sy0", "sy1", …).
 std::string ShareTag(size_t n);

@@ -79,22 +79,41 @@ absl::StatusOr<HypervisorDriver::Launch> QemuDriver::Plan(const VmSpec& spec) co
   vm.accel = accel->accel;
   vm.cpus = options_.cpus;
   vm.memory_mib = options_.memory_mib;
+  const bool efi = options_.boot == "efi";
+  if (!efi && options_.boot != "kernel") {
+    return absl::InvalidArgumentError(absl::StrCat("guest boot \"", options_.boot, "\": accepted \"kernel\", \"efi\""));
+  }
   vm.kernel = (fs::path(options_.image_dir) / GuestKernelFile(vm.guest_arch)).string();
   vm.initrd = (fs::path(options_.image_dir) / "initrd.img").string();
-  for (const std::string& file : {vm.kernel, vm.initrd}) {
+  if (efi) {
+    vm.firmware = options_.firmware.empty() ? DefaultFirmware(vm.guest_arch) : options_.firmware;
+    vm.efi_disk = (fs::path(options_.image_dir) / "efi.img").string();
+    vm.settings_disk = (fs::path(spec.state_dir) / "settings.img").string();
+  }
+  for (const std::string& file : efi ? std::vector<std::string>{vm.efi_disk} : std::vector{vm.kernel, vm.initrd}) {
     if (!fs::exists(file)) {
       return absl::FailedPreconditionError(absl::StrCat("no guest image at ", options_.image_dir, " (", file,
                                                         " missing): build it with tools/guest-image/build"));
     }
   }
+  if (efi && !fs::exists(vm.firmware)) {
+    return absl::FailedPreconditionError(absl::StrCat("no UEFI firmware at ", vm.firmware));
+  }
   for (size_t i = 0; i < options_.shares.size(); ++i) vm.shares.emplace_back(ShareTag(i), options_.shares[i]);
   if (::access(options_.vhost_vsock.c_str(), R_OK | W_OK) == 0) vm.vsock_cid = VsockCid(spec.state_dir);
-  absl::StatusOr<std::string> cmdline =
-      GuestKernelCmdline(vm.guest_arch == "x86_64" ? "ttyS0" : "ttyAMA0",
-                         spec.hostname.empty() ? spec.backend : spec.hostname, GuestAgentArgs(spec, vm.vsock_cid != 0),
-                         vm.shares, options_.translators);
-  if (!cmdline.ok()) return cmdline.status();
-  vm.cmdline = *cmdline;
+  GuestSettings settings{spec.hostname.empty() ? spec.backend : spec.hostname, GuestAgentArgs(spec, vm.vsock_cid != 0),
+                         vm.shares, options_.translators, efi ? "/dev/vdb" : ""};
+  std::string settings_disk;
+  if (efi) {
+    absl::StatusOr<std::string> disk = GuestSettingsDisk(settings);
+    if (!disk.ok()) return disk.status();
+    settings_disk = *std::move(disk);
+  } else {
+    absl::StatusOr<std::string> cmdline =
+        GuestKernelCmdline(vm.guest_arch == "x86_64" ? "ttyS0" : "ttyAMA0", settings);
+    if (!cmdline.ok()) return cmdline.status();
+    vm.cmdline = *cmdline;
+  }
   vm.data_disk = (fs::path(spec.state_dir) / "data.img").string();
   if (vm.vsock_cid == 0) {
     vm.serial_socket = (fs::path(spec.state_dir) / "vport.sock").string();
@@ -111,6 +130,7 @@ absl::StatusOr<HypervisorDriver::Launch> QemuDriver::Plan(const VmSpec& spec) co
   launch.transport = vm.vsock_cid != 0 ? absl::StrCat("vsock (cid ", vm.vsock_cid, ")") : "virtio-serial";
   launch.vsock_cid = vm.vsock_cid;
   launch.serial_socket = vm.serial_socket;
+  if (efi) launch.files.emplace_back(vm.settings_disk, std::move(settings_disk));
   return launch;
 }
 

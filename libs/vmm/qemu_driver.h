@@ -7,13 +7,14 @@
 #include "libs/stream_mux/mux_link.h"
 #include "libs/tunnel/port_relay.h"
 #include "libs/vmm/accelerator.h"
+#include "libs/vmm/guest_settings.h"
 #include "libs/vmm/hypervisor_driver.h"
 #include "libs/vmm/qemu_command.h"
 
 namespace switchyard::vmm {
 
 struct QemuDriverOptions {
-  // tools/guest-image's output: vmlinux, initrd.img, manifest.json.
+  // tools/guest-image's output: vmlinux, initrd.img, efi.img, manifest.json.
   std::string image_dir;
   std::string qemu_bin;  // "": qemu-system-<host arch> in /usr/bin
   std::string accel;     // "": chosen by ChooseAccelerator
@@ -26,6 +27,11 @@ struct QemuDriverOptions {
   std::vector<std::string> translators;
   // Where the host offers vsock to guests; without it, virtio-serial.
   std::string vhost_vsock = "/dev/vhost-vsock";
+  // "kernel": QEMU loads the image's kernel and initramfs. "efi": UEFI
+  // firmware boots the image's efi.img, as krunkit does (so that path is
+  // tried on Linux); `firmware` "" is Debian's (DefaultFirmware).
+  std::string boot = "kernel";
+  std::string firmware;
 };
 
 // A real VM under QEMU with its own kernel (the guest image). The agent is

@@ -28,6 +28,7 @@ ABSL_FLAG(std::string, guest_image, "",
           "qemu: the guest image directory (tools/guest-image/build); default "
           "/var/cache/switchyard/guest/current-<arch>.");
 ABSL_FLAG(std::string, accelerator, "", "qemu: kvm, hvf or tcg; empty chooses what works on this host.");
+ABSL_FLAG(std::string, guest_boot, "kernel", "qemu: kernel (the image's kernel and initramfs) or efi (its EFI disk).");
 ABSL_FLAG(int, memory_mib, 2048, "qemu: the VM's memory.");
 ABSL_FLAG(int, cpus, 2, "qemu: the VM's CPUs.");
 ABSL_FLAG(int, disk_gib, 64, "qemu: the size of the VM's data disk (a sparse file).");
@@ -82,6 +83,7 @@ std::unique_ptr<VmDriver> MakeDriver(const std::string& name) {
   options.image_dir = absl::GetFlag(FLAGS_guest_image);
   if (options.image_dir.empty()) options.image_dir = DefaultGuestImage();
   options.accel = absl::GetFlag(FLAGS_accelerator);
+  options.boot = absl::GetFlag(FLAGS_guest_boot);
   options.memory_mib = absl::GetFlag(FLAGS_memory_mib);
   options.cpus = absl::GetFlag(FLAGS_cpus);
   options.disk_gib = absl::GetFlag(FLAGS_disk_gib);

@@ -104,3 +104,29 @@ def test_the_arm64_kernel_is_the_image_itself_or_gunzipped():
     with pytest.raises(ValueError):
         plan.guest_kernel("riscv64", header)
     assert plan.KERNEL_FILE == {"amd64": "vmlinux", "arm64": "Image"}
+
+
+def test_the_efi_disk_has_one_esp_in_a_valid_gpt_and_its_backup():
+    import struct
+    import zlib
+    esp = 64 << 20
+    head, tail = plan.gpt_disk(esp, "seed")
+    assert len(head) == plan.ESP_FIRST_LBA * 512 and len(tail) == 33 * 512
+    assert head[510:512] == b"\x55\xaa" and head[446 + 4] == 0xEE  # protective MBR
+    last = plan.ESP_FIRST_LBA + esp // 512 + 32
+    for header, entries, current, backup in ((head[512:1024], head[1024:1024 + 16384], 1, last),
+                                             (tail[-512:], tail[:16384], last, 1)):
+        assert header[:8] == b"EFI PART"
+        size = struct.unpack("<I", header[12:16])[0]
+        crc = struct.unpack("<I", header[16:20])[0]
+        assert zlib.crc32(header[:16] + b"\0\0\0\0" + header[20:size]) == crc
+        assert struct.unpack("<QQ", header[24:40]) == (current, backup)
+        assert struct.unpack("<I", header[88:92])[0] == zlib.crc32(entries)
+        first, end = struct.unpack("<QQ", entries[32:48])
+        assert (first, end) == (plan.ESP_FIRST_LBA, plan.ESP_FIRST_LBA + esp // 512 - 1)
+        assert entries[:16] == plan.ESP_TYPE.bytes_le
+    assert plan.gpt_disk(esp, "seed") == (head, tail)  # reproducible
+    with pytest.raises(ValueError):
+        plan.gpt_disk(1000, "seed")
+    assert plan.esp_size(1) == 64 << 20 and plan.esp_size(300 << 20) % (1 << 20) == 0
+    assert b"sy_settings=disk" in plan.efi_files("amd64")["loader/entries/switchyard.conf"]

@@ -10,6 +10,9 @@ import hashlib
 import json
 import lzma
 import re
+import struct
+import uuid
+import zlib
 
 # Modules the guest loads at boot, in this order after their dependencies:
 # virtio transport, the data disk and its filesystem, the agent's port,
@@ -178,3 +181,80 @@ def newc_entry(name: str, mode: int, data: bytes = b"", ino: int = 0) -> bytes:
     out += data
     out += b"\0" * (-len(out) % 4)
     return out
+
+
+SECTOR = 512
+ESP_TYPE = uuid.UUID("c12a7328-f81f-11d2-ba4b-00a0c93ec93b")  # the EFI System Partition
+ESP_FIRST_LBA = 2048  # 1 MiB, where partitioning tools align the first partition
+GPT_ENTRIES = 128
+GPT_ENTRY_SIZE = 128
+GPT_ENTRY_SECTORS = GPT_ENTRIES * GPT_ENTRY_SIZE // SECTOR  # 32
+
+
+def _gpt_header(current, backup, first_usable, last_usable, disk_guid, entries_lba, entries_crc):
+    fields = struct.pack("<8sIIIIQQQQ16sQIII", b"EFI PART", 0x00010000, 92, 0, 0, current, backup,
+                         first_usable, last_usable, disk_guid.bytes_le, entries_lba, GPT_ENTRIES,
+                         GPT_ENTRY_SIZE, entries_crc)
+    crc = zlib.crc32(fields)
+    fields = fields[:16] + struct.pack("<I", crc) + fields[20:]
+    return fields + b"\0" * (SECTOR - len(fields))
+
+
+def gpt_disk(esp_bytes: int, seed: str):
+    """A GUID partition table for a disk holding one EFI System Partition of
+    `esp_bytes` (a multiple of 512) at 1 MiB, as UEFI firmware boots it:
+    returns (head, tail), the bytes before the partition (protective MBR,
+    header, entries) and after it (the backup entries and header). GUIDs
+    come from `seed`, so the same inputs give the same disk."""
+    if esp_bytes <= 0 or esp_bytes % SECTOR:
+        raise ValueError("the EFI System Partition must be a whole number of sectors")
+    esp_sectors = esp_bytes // SECTOR
+    last_lba = ESP_FIRST_LBA + esp_sectors + GPT_ENTRY_SECTORS  # the backup header
+    disk_guid = uuid.uuid5(uuid.NAMESPACE_URL, "switchyard-disk:" + seed)
+    part_guid = uuid.uuid5(uuid.NAMESPACE_URL, "switchyard-esp:" + seed)
+    name = "EFI System".encode("utf-16-le").ljust(72, b"\0")
+    entry = struct.pack("<16s16sQQQ72s", ESP_TYPE.bytes_le, part_guid.bytes_le, ESP_FIRST_LBA,
+                        ESP_FIRST_LBA + esp_sectors - 1, 0, name)
+    entries = entry + b"\0" * (GPT_ENTRIES * GPT_ENTRY_SIZE - len(entry))
+    entries_crc = zlib.crc32(entries)
+    first_usable, last_usable = 2 + GPT_ENTRY_SECTORS, last_lba - GPT_ENTRY_SECTORS - 1
+    mbr = bytearray(SECTOR)
+    # One protective partition of type 0xEE over the whole disk.
+    mbr[446:462] = struct.pack("<B3sB3sII", 0, b"\x00\x02\x00", 0xEE, b"\xff\xff\xff", 1,
+                               min(last_lba, 0xFFFFFFFF))
+    mbr[510:512] = b"\x55\xaa"
+    primary = _gpt_header(1, last_lba, first_usable, last_usable, disk_guid, 2, entries_crc)
+    head = bytes(mbr) + primary + entries
+    head += b"\0" * (ESP_FIRST_LBA * SECTOR - len(head))
+    backup = _gpt_header(last_lba, 1, first_usable, last_usable, disk_guid, last_lba - GPT_ENTRY_SECTORS,
+                         entries_crc)
+    return head, entries + backup
+
+
+# The EFI disk (krunkit boots nothing else): systemd-boot as the removable
+# media loader, one entry that boots the EFI-stub kernel with the initramfs.
+# The guest's own settings come from a settings disk the driver writes
+# (vm-init.sh, sy_settings=disk), so one EFI disk serves every VM.
+EFI_LOADER = {"amd64": ("systemd-bootx64.efi", "EFI/BOOT/BOOTX64.EFI"),
+              "arm64": ("systemd-bootaa64.efi", "EFI/BOOT/BOOTAA64.EFI")}
+SYSTEMD_BOOT_DIR = "/usr/lib/systemd/boot/efi"
+# ttyS0 on QEMU's q35, hvc0 (virtio-console) under krunkit: the last one
+# present is the console.
+EFI_KERNEL_OPTIONS = "console=ttyS0 console=hvc0 panic=-1 loglevel=4 sy_settings=disk"
+
+
+def efi_files(arch: str) -> dict:
+    """What goes on the EFI System Partition besides the kernel, the
+    initramfs and the loader: path on the ESP -> contents."""
+    return {
+        "loader/loader.conf": b"default switchyard.conf\ntimeout 0\neditor no\n",
+        "loader/entries/switchyard.conf": (
+            "title switchyard guest\nlinux /vmlinuz\ninitrd /initrd.img\noptions %s\n" % EFI_KERNEL_OPTIONS).encode(),
+    }
+
+
+def esp_size(payload_bytes: int) -> int:
+    """The partition's size for `payload_bytes` of files: FAT32's own
+    tables and slack on top, in whole MiB (and at least FAT32's minimum)."""
+    mib = 1 << 20
+    return max(64 * mib, ((payload_bytes * 102 // 100 + 16 * mib) + mib - 1) // mib * mib)

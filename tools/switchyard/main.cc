@@ -48,6 +48,7 @@ ABSL_FLAG(bool, translators_hv_fallback, false, "when vz cannot translate, run f
 ABSL_FLAG(std::string, driver, "sandbox",
           "VM driver of both VMs: sandbox (namespaces on the host's kernel) or qemu (real VMs from the guest image)");
 ABSL_FLAG(std::string, accelerator, "", "qemu's accelerator: kvm, hvf or tcg; empty chooses what works here");
+ABSL_FLAG(std::string, guest_boot, "", "qemu: kernel (default) or efi (the image's EFI disk, as krunkit boots)");
 ABSL_FLAG(std::string, guest_image, "", "the guest image directory (tools/guest-image/build); empty: its default");
 ABSL_FLAG(bool, experimental_mixed_groups, false, "allow a Compose project or pod to span both backends");
 ABSL_FLAG(std::string, config, "",
@@ -112,6 +113,7 @@ absl::StatusOr<ServiceSetConfig> Config() {
   file.vz.driver = pick("driver", absl::GetFlag(FLAGS_driver), file.vz.driver);
   file.guest.accelerator = pick("accelerator", absl::GetFlag(FLAGS_accelerator), file.guest.accelerator);
   file.guest.image = pick("guest_image", absl::GetFlag(FLAGS_guest_image), file.guest.image);
+  file.guest.boot = pick("guest_boot", absl::GetFlag(FLAGS_guest_boot), file.guest.boot);
   const std::string origin = loaded.ok() ? absl::StrCat(path, " and flags") : "flags";
   if (absl::Status valid = switchyard::config::Validate(file, origin); !valid.ok()) return valid;
 

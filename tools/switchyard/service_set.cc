@@ -76,6 +76,7 @@ std::vector<ServiceSpec> ServiceSpecs(const ServiceSetConfig& c) {
                       absl::StrCat("--disk_gib=", vm.disk_gib),
                       absl::StrCat("--guest_image=", c.guest.image),
                       absl::StrCat("--accelerator=", c.guest.accelerator),
+                      absl::StrCat("--guest_boot=", c.guest.boot),
                       absl::StrCat("--shares=", absl::StrJoin(c.guest.shares, ",")),
                       // A guest with its own kernel registers the translator
                       // only where the routing settings send foreign work.

@@ -28,7 +28,7 @@ TEST_CASE("every documented key is read", "[config]") {
                         "memory_mib": 4096, "cpus": 4, "disk_gib": 100},
                  "vz": {"bip": "10.3.0.1/24", "address_pool": "10.4.0.0/16", "start": "eager",
                         "idle_stop_seconds": 60}},
-    "guest": {"image": "/srv/guest", "accelerator": "tcg", "shares": ["/srv/projects"]},
+    "guest": {"image": "/srv/guest", "accelerator": "tcg", "boot": "efi", "shares": ["/srv/projects"]},
     "translators": {"vz_enabled": false, "hv_fallback": true},
     "experimental": {"mixed_groups": true}})",
                                          "f.json");
@@ -49,6 +49,7 @@ TEST_CASE("every documented key is read", "[config]") {
   CHECK(c->vz.memory_mib == 2048);
   CHECK(c->guest.image == "/srv/guest");
   CHECK(c->guest.accelerator == "tcg");
+  CHECK(c->guest.boot == "efi");
   CHECK(c->guest.shares == std::vector<std::string>{"/srv/projects"});
 }
 
@@ -69,6 +70,8 @@ TEST_CASE("an invalid config names the key and the accepted values", "[config]")
        "f.json: backends.vz.driver: \"vfkit\" is not available on this host; accepted values: \"sandbox\", \"qemu\""},
       {R"({"guest": {"accelerator": "xen"}})",
        "f.json: guest.accelerator: \"xen\" is not accepted; accepted values: \"kvm\", \"hvf\", \"tcg\", \"\" (choose)"},
+      {R"({"guest": {"boot": "bios"}})",
+       "f.json: guest.boot: \"bios\" is not accepted; accepted values: \"kernel\", \"efi\""},
       {R"({"guest": {"shares": ["relative/dir"]}})",
        "f.json: guest.shares: \"relative/dir\" must be an absolute path without spaces, ',', '|' or '\"'"},
       {R"({"guest": {"shares": "/tmp"}})", "f.json: guest.shares: must be a list of strings"},
@@ -129,6 +132,7 @@ TEST_CASE("the documented config file holds exactly the defaults", "[config]") {
   }
   CHECK(documented->guest.image == defaults.guest.image);
   CHECK(documented->guest.accelerator == defaults.guest.accelerator);
+  CHECK(documented->guest.boot == defaults.guest.boot);
   CHECK(documented->guest.shares == defaults.guest.shares);
   CHECK(documented->translators_vz_enabled == defaults.translators_vz_enabled);
   CHECK(documented->translators_hv_fallback == defaults.translators_hv_fallback);

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "libs/vmm/mac_drivers.h"
 #include "libs/vmm/vm_record.h"
@@ -115,13 +116,48 @@ TEST_CASE("a hypervisor that exits at once fails the boot with what it said", "[
   CHECK(std::string(booted.message()) == "vfkit exited with status 1: vfkit: kernel must be uncompressed");
 }
 
-TEST_CASE("krunkit without its EFI disk or network says what it needs", "[vmm][hypervisor]") {
+TEST_CASE("krunkit without its network says what it needs", "[vmm][hypervisor]") {
   FakeHypervisor fake;
   KrunkitDriver driver(fake.Options());
-  CHECK(driver.Boot(fake.Spec()).message() == "krunkit boots only an EFI disk: none given");
+  CHECK(driver.Boot(fake.Spec()).message() == "krunkit has no NAT: it needs a gvproxy or passt network socket");
   CHECK(StableMac("/a") == StableMac("/a"));
   CHECK(StableMac("/a") != StableMac("/b"));
   CHECK(StableMac("/a").rfind("5a:94:ef:", 0) == 0);
+}
+
+TEST_CASE("krunkit boots its own copy of the image's EFI disk and its settings disk", "[vmm][hypervisor]") {
+  FakeHypervisor fake;
+  MacDriverOptions options = fake.Options();
+  options.translators.clear();
+  options.network_socket = (fake.dir / "gvproxy.sock").string();
+  fs::create_directories(options.image_dir);
+  std::ofstream(options.image_dir + "/efi.img") << "EFI DISK v1";
+  VmSpec spec = fake.Spec();
+  {
+    KrunkitDriver driver(options);
+    REQUIRE(driver.Boot(spec).ok());
+    REQUIRE(driver.Stop(absl::Milliseconds(200)).ok());
+  }
+  std::ifstream copy(spec.state_dir + "/efi.img");
+  CHECK(std::string(std::istreambuf_iterator<char>(copy), {}) == "EFI DISK v1");
+  std::ifstream settings_file(spec.state_dir + "/settings.img");
+  std::string settings(std::istreambuf_iterator<char>(settings_file), {});
+  CHECK(settings.size() == 4096);
+  CHECK(settings.rfind("#switchyard-settings\nsy_hostname=vz\nsy_agent_args=", 0) == 0);
+  CHECK(settings.find("sy_data_disk=/dev/vdb\n") != std::string::npos);
+  std::ifstream argv_file(fake.dir / "argv");
+  std::string argv(std::istreambuf_iterator<char>(argv_file), {});
+  CHECK(argv.find("virtio-blk,path=" + spec.state_dir + "/efi.img --device virtio-blk,path=" + spec.state_dir +
+                  "/data.img") != std::string::npos);
+  CHECK(argv.find("virtio-blk,path=" + spec.state_dir + "/settings.img") != std::string::npos);
+
+  // A new image is copied again at the next boot.
+  std::ofstream(options.image_dir + "/efi.img") << "EFI DISK v2";
+  KrunkitDriver again(options);
+  REQUIRE(again.Boot(spec).ok());
+  REQUIRE(again.Stop(absl::Milliseconds(200)).ok());
+  std::ifstream second(spec.state_dir + "/efi.img");
+  CHECK(std::string(std::istreambuf_iterator<char>(second), {}) == "EFI DISK v2");
 }
 
 }  // namespace

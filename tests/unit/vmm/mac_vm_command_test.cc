@@ -66,6 +66,7 @@ TEST_CASE("krunkit's command line boots its EFI disk first, on a gvproxy network
   vm.kernel.clear();
   vm.initrd.clear();
   vm.efi_disk = "/Users/me/.switchyard/guest/efi.img";
+  vm.settings_disk = "/Users/me/.switchyard/vms/vz/settings.img";
   vm.network_socket = "/Users/me/.switchyard/vms/hv/gvproxy.sock";
   vm.mac = "5a:94:ef:e4:0c:ee";
   vm.vsock_ports = {{1024, "/Users/me/.switchyard/vms/hv/agent.sock"}};
@@ -80,6 +81,7 @@ TEST_CASE("krunkit's command line boots its EFI disk first, on a gvproxy network
       "--device", "virtio-blk,path=/Users/me/.switchyard/vms/vz/data.img",
       "--device", "virtio-serial,logFilePath=/Users/me/.switchyard/vms/vz/console.log",
       "--device", "virtio-vsock,port=1024,socketURL=/Users/me/.switchyard/vms/hv/agent.sock,connect",
+      "--device", "virtio-blk,path=/Users/me/.switchyard/vms/vz/settings.img",  // the guest's /dev/vdc
       "--device",
       "virtio-net,type=unixgram,path=/Users/me/.switchyard/vms/hv/gvproxy.sock,mac=5a:94:ef:e4:0c:ee,"
       "offloading=on,vfkitMagic=on"};

@@ -1,3 +1,4 @@
+#include "libs/vmm/guest_settings.h"
 #include "libs/vmm/qemu_command.h"
 
 #include <catch2/catch.hpp>
@@ -71,22 +72,54 @@ TEST_CASE("qemu's command line boots the guest image with the agent's port and t
   CHECK(After(QemuArgs(arm), "-machine") == "virt");
 }
 
+TEST_CASE("qemu boots the EFI disk with UEFI firmware, as krunkit does", "[vmm][qemu]") {
+  QemuVm vm = SampleVm();
+  vm.firmware = "/usr/share/ovmf/OVMF.fd";
+  vm.efi_disk = "/img/efi.img";
+  vm.settings_disk = "/var/lib/sy/vms/vz/settings.img";
+  std::vector<std::string> args = QemuArgs(vm);
+  CHECK(After(args, "-bios") == "/usr/share/ovmf/OVMF.fd");
+  CHECK(std::find(args.begin(), args.end(), "-kernel") == args.end());
+  CHECK(std::find(args.begin(), args.end(), "-append") == args.end());
+  // vda the shared EFI disk, read-only; vdb the VM's data; vdc its settings.
+  CHECK(After(args, "-drive", 0) == "file=/img/efi.img,format=raw,if=virtio,readonly=on");
+  CHECK(After(args, "-drive", 1) == "file=/var/lib/sy/vms/vz/data.img,format=raw,if=virtio,cache=writeback");
+  CHECK(After(args, "-drive", 2) == "file=/var/lib/sy/vms/vz/settings.img,format=raw,if=virtio,readonly=on");
+  CHECK(DefaultFirmware("x86_64") == "/usr/share/ovmf/OVMF.fd");
+  CHECK(DefaultFirmware("aarch64") == "/usr/share/AAVMF/AAVMF_CODE.fd");
+}
+
 TEST_CASE("the guest kernel command line carries vm-init's settings, or says why it cannot", "[vmm][qemu]") {
   absl::StatusOr<std::string> line = GuestKernelCmdline(
-      "ttyS0", "switchyard-vz", {"--backend=vz", "--state_dir=/var/lib/switchyard"}, {{"sy0", "/home"}, {"sy1", "/tmp"}},
-      {"qemu-aarch64"});
+      "ttyS0", {"switchyard-vz", {"--backend=vz", "--state_dir=/var/lib/switchyard"}, {{"sy0", "/home"}, {"sy1", "/tmp"}},
+                {"qemu-aarch64"}, ""});
   REQUIRE(line.ok());
   CHECK(*line ==
         "console=ttyS0 panic=-1 loglevel=4 sy_hostname=switchyard-vz "
         "sy_agent_args=--backend=vz|--state_dir=/var/lib/switchyard sy_shares=sy0:/home,sy1:/tmp "
         "sy_translators=qemu-aarch64");
 
-  CHECK(GuestKernelCmdline("ttyS0", "h", {"--x=a b"}, {}, {}).status().message() ==
+  CHECK(GuestKernelCmdline("ttyS0", {"h", {"--x=a b"}, {}, {}, ""}).status().message() ==
         "cannot pass \"--x=a b\" on a kernel command line");
-  CHECK(absl::IsInvalidArgument(GuestKernelCmdline("ttyS0", "h", {}, {{"sy0", "/a|b"}}, {}).status()));
+  CHECK(absl::IsInvalidArgument(GuestKernelCmdline("ttyS0", {"h", {}, {{"sy0", "/a|b"}}, {}, ""}).status()));
   std::vector<std::string> many(200, "--flag=0123456789");
-  CHECK(GuestKernelCmdline("ttyS0", "h", many, {}, {}).status().message().rfind("kernel command line too long", 0) ==
+  CHECK(GuestKernelCmdline("ttyS0", {"h", many, {}, {}, ""}).status().message().rfind("kernel command line too long", 0) ==
         0);
+}
+
+TEST_CASE("a VM booted from the shared EFI disk finds its settings on a disk of its own", "[vmm][qemu]") {
+  absl::StatusOr<std::string> disk =
+      GuestSettingsDisk({"switchyard-hv", {"--backend=hv"}, {{"sy0", "/home"}}, {}, "/dev/vdb"});
+  REQUIRE(disk.ok());
+  CHECK(disk->size() == 4096);
+  const std::string text = disk->substr(0, disk->find('\0'));
+  CHECK(text ==
+        "#switchyard-settings\nsy_hostname=switchyard-hv\nsy_agent_args=--backend=hv\nsy_shares=sy0:/home\n"
+        "sy_data_disk=/dev/vdb\n");
+  CHECK(disk->find_first_not_of('\0', text.size()) == std::string::npos);
+  CHECK(absl::IsInvalidArgument(GuestSettingsDisk({"h", {"--x=a b"}, {}, {}, ""}).status()));
+  std::vector<std::string> many(300, "--flag=0123456789");
+  CHECK(GuestSettingsDisk({"h", many, {}, {}, ""}).status().message().rfind("guest settings too long", 0) == 0);
 }
 
 TEST_CASE("the guest agent runs on the data disk and serves over its serial port", "[vmm][qemu]") {
