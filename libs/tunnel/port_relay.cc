@@ -1,7 +1,10 @@
 #include "libs/tunnel/port_relay.h"
 
-#include <linux/vm_sockets.h>
+// sys/socket.h first: vm_sockets.h uses struct sockaddr without including
+// it (the arm64 cross build's headers do not bring it in otherwise).
 #include <sys/socket.h>
+
+#include <linux/vm_sockets.h>
 #include <unistd.h>
 
 #include <cerrno>
