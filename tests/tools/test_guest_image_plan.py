@@ -130,3 +130,70 @@ def test_the_efi_disk_has_one_esp_in_a_valid_gpt_and_its_backup():
         plan.gpt_disk(1000, "seed")
     assert plan.esp_size(1) == 64 << 20 and plan.esp_size(300 << 20) % (1 << 20) == 0
     assert b"sy_settings=disk" in plan.efi_files("amd64")["loader/entries/switchyard.conf"]
+
+
+def tiny_elf(machine, interpreter, needed):
+    """A 64-bit little-endian ELF with PT_INTERP, PT_LOAD and PT_DYNAMIC:
+    just what elf_dynamic reads. The load segment maps file offset 0 at
+    0x400000, so DT_STRTAB holds a virtual address."""
+    import struct
+    strtab = b"\0" + b"".join(n.encode() + b"\0" for n in needed)
+    interp = interpreter.encode() + b"\0" if interpreter else b""
+    phoff, phnum = 64, 3 if interpreter else 2
+    interp_off = phoff + 56 * phnum
+    strtab_off = interp_off + len(interp)
+    dyn_off = strtab_off + len(strtab)
+    base = 0x400000
+    dynamic, name_off = b"", 1
+    for n in needed:
+        dynamic += struct.pack("<qQ", 1, name_off)  # DT_NEEDED
+        name_off += len(n) + 1
+    dynamic += struct.pack("<qQ", 5, base + strtab_off) + struct.pack("<qQ", 0, 0)  # DT_STRTAB, DT_NULL
+    size = dyn_off + len(dynamic)
+    header = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + struct.pack("<HHIQQQIHHHHHH", 3, machine, 1, 0, phoff, 0, 0, 64,
+                                                                56, phnum, 64, 0, 0)
+    phdrs = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)  # PT_LOAD
+    if interpreter:
+        phdrs += struct.pack("<IIQQQQQQ", 3, 4, interp_off, base + interp_off, 0, len(interp), len(interp), 1)
+    phdrs += struct.pack("<IIQQQQQQ", 2, 6, dyn_off, base + dyn_off, 0, len(dynamic), len(dynamic), 8)
+    return header + phdrs + interp + strtab + dynamic
+
+
+def test_elf_headers_name_the_interpreter_and_libraries_of_any_arch():
+    data = tiny_elf(183, "/lib/ld-linux-aarch64.so.1", ["libgrpc++.so.1.51", "libc.so.6"])
+    assert plan.elf_dynamic(data) == (183, "/lib/ld-linux-aarch64.so.1", ["libgrpc++.so.1.51", "libc.so.6"])
+    # A shared library: no interpreter, its own DT_NEEDED.
+    assert plan.elf_dynamic(tiny_elf(62, None, ["libm.so.6"])) == (62, None, ["libm.so.6"])
+    # Static: no PT_DYNAMIC at all.
+    static = tiny_elf(183, None, [])
+    assert plan.elf_dynamic(static)[2] == []
+    with pytest.raises(ValueError):
+        plan.elf_dynamic(b"#!/bin/sh\n" + b"\0" * 64)
+
+
+def test_elf_headers_agree_with_ldd_on_a_host_binary():
+    if not os.path.exists("/usr/sbin/dockerd"):
+        pytest.skip("no /usr/sbin/dockerd: run tools/setup-deps")
+    import subprocess
+    with open("/usr/sbin/dockerd", "rb") as f:
+        machine, interpreter, needed = plan.elf_dynamic(f.read())
+    ldd = subprocess.run(["ldd", "/usr/sbin/dockerd"], capture_output=True, text=True, check=True).stdout
+    resolved = plan.parse_ldd(ldd)
+    assert interpreter in resolved
+    assert all(any(p.endswith("/" + n) for p in resolved) for n in needed)
+
+
+def test_a_foreign_guest_takes_the_library_packages_apt_names():
+    out = """docker.io:arm64
+  Depends: libc6:arm64
+  Depends: libdevmapper1.02.1:arm64
+  Depends: <adduser:arm64>
+  Depends: containerd:arm64
+ |Depends: libsystemd0:arm64
+  PreDepends: libzstd1:arm64
+  Recommends: libnss-systemd:arm64
+e2fsprogs:arm64
+  PreDepends: libc6:arm64
+  Depends: logsave:arm64
+"""
+    assert plan.library_dependencies(out) == ["libc6", "libdevmapper1.02.1", "libsystemd0", "libzstd1"]

@@ -107,6 +107,71 @@ def parse_ldd(output: str) -> list:
     return paths
 
 
+# Where Debian's multiarch puts each arch's libraries.
+TRIPLET = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}
+ELF_MACHINE = {"amd64": 62, "arm64": 183}  # e_machine: EM_X86_64, EM_AARCH64
+
+# The Debian packages a guest of a foreign arch takes its engine, busybox,
+# translators and EFI loader from (extracted, never installed), with the
+# libraries they depend on. A host-arch guest takes the host's own.
+FOREIGN_PACKAGES = [
+    "docker.io", "containerd", "runc", "tini", "iptables", "e2fsprogs", "busybox-static", "qemu-user-static",
+    "systemd-boot-efi",
+]
+
+
+def elf_dynamic(data: bytes):
+    """(machine, interpreter or None, [DT_NEEDED sonames]) of a 64-bit
+    little-endian ELF file: what ldd would resolve, read without running
+    it, so it works for binaries of any arch."""
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise ValueError("not a 64-bit little-endian ELF file")
+    machine = struct.unpack_from("<H", data, 18)[0]
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    segments = [struct.unpack_from("<IIQQQQQQ", data, phoff + i * phentsize) for i in range(phnum)]
+    interpreter, dynamic = None, None
+    for p_type, _, p_offset, p_vaddr, _, p_filesz, _, _ in segments:
+        if p_type == 3:  # PT_INTERP
+            interpreter = data[p_offset:p_offset + p_filesz].rstrip(b"\0").decode()
+        elif p_type == 2:  # PT_DYNAMIC
+            dynamic = (p_offset, p_filesz)
+    if dynamic is None:
+        return machine, interpreter, []  # static
+
+    def file_offset(vaddr):
+        for p_type, _, p_offset, p_vaddr, _, p_filesz, _, _ in segments:
+            if p_type == 1 and p_vaddr <= vaddr < p_vaddr + p_filesz:  # PT_LOAD
+                return vaddr - p_vaddr + p_offset
+        raise ValueError(f"address {vaddr:#x} is in no loaded segment")
+
+    needed, strtab = [], None
+    for off in range(dynamic[0], dynamic[0] + dynamic[1], 16):
+        tag, value = struct.unpack_from("<qQ", data, off)
+        if tag == 0:  # DT_NULL
+            break
+        if tag == 1:  # DT_NEEDED
+            needed.append(value)
+        elif tag == 5:  # DT_STRTAB
+            strtab = file_offset(value)
+    if needed and strtab is None:
+        raise ValueError("DT_NEEDED without DT_STRTAB")
+    names = [data[strtab + n:data.index(b"\0", strtab + n)].decode() for n in needed]
+    return machine, interpreter, names
+
+
+def library_dependencies(apt_cache_depends: str) -> list:
+    """The library packages (lib*) an `apt-cache depends PKG:ARCH` output
+    names as Depends or PreDepends, without their arch qualifier; virtual
+    packages (<name>) are left out."""
+    found = []
+    for line in apt_cache_depends.splitlines():
+        match = re.match(r"^\s*\|?(?:Pre)?Depends: ([^<\s:]+)(?::\S+)?$", line)
+        if match and match.group(1).startswith("lib") and match.group(1) not in found:
+            found.append(match.group(1))
+    return found
+
+
 def binfmt_registration(conf_line: str, interpreter: str) -> str:
     """A binfmt.d line (":name:type:offset:magic:mask:interpreter:flags")
     for the guest: the interpreter moved to where the image has it, and F
