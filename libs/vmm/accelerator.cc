@@ -13,13 +13,21 @@
 
 namespace switchyard::vmm {
 
-absl::StatusOr<AcceleratorChoice> ChooseAccelerator(const HostFacts& facts, const std::string& forced) {
+absl::StatusOr<AcceleratorChoice> ChooseAccelerator(const HostFacts& facts, const std::string& forced,
+                                                    const std::string& foreign_guest) {
   if (!forced.empty()) {
     if (forced != "kvm" && forced != "hvf" && forced != "tcg") {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown accelerator \"", forced, "\": want kvm, hvf or tcg (or leave it out to choose)"));
     }
+    if (forced != "tcg" && !foreign_guest.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("accelerator \"", forced, "\" cannot run an ", foreign_guest,
+                                                     " guest on this host's CPU: only tcg emulates another arch"));
+    }
     return AcceleratorChoice{forced, "set in the config"};
+  }
+  if (!foreign_guest.empty()) {
+    return AcceleratorChoice{"tcg", absl::StrCat("an ", foreign_guest, " guest on another CPU arch: software emulation")};
   }
   if (facts.os == "darwin") return AcceleratorChoice{"hvf", "macOS: Hypervisor.framework"};
   if (!facts.kvm_device) return AcceleratorChoice{"tcg", "no usable /dev/kvm: software emulation"};

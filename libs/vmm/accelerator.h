@@ -22,8 +22,11 @@ struct AcceleratorChoice {
 // `forced` ("" for automatic) comes from the config. Automatic: hvf on
 // macOS; kvm where /dev/kvm answers and the CPU offers vmx/svm to this
 // host (a /dev/kvm backed by something else, such as nested PVM, does
-// not boot a stock kernel); tcg otherwise.
-absl::StatusOr<AcceleratorChoice> ChooseAccelerator(const HostFacts& facts, const std::string& forced);
+// not boot a stock kernel); tcg otherwise. A guest of another CPU arch
+// (`foreign_guest`, e.g. an arm64 guest on an x86-64 host) has only tcg:
+// hardware virtualization runs the host's own instruction set.
+absl::StatusOr<AcceleratorChoice> ChooseAccelerator(const HostFacts& facts, const std::string& forced,
+                                                    const std::string& foreign_guest = "");
 
 // This host's facts.
 HostFacts ReadHostFacts(const std::string& cpuinfo_path = "/proc/cpuinfo", const std::string& kvm_path = "/dev/kvm");

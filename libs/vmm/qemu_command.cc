@@ -34,8 +34,10 @@ std::vector<std::string> QemuArgs(const QemuVm& vm) {
       // TCG's translation cache is 1 GiB by default: a quarter is plenty
       // for a guest that runs dockerd, and the rest stays the host's.
       "-accel", vm.accel == "tcg" ? "tcg,tb-size=256" : vm.accel,
-      // tcg: every feature QEMU emulates; kvm/hvf: the host's own CPU.
-      "-cpu", vm.accel == "tcg" ? "max" : "host",
+      // tcg: every feature QEMU emulates (on arm64, pointer authentication
+      // by QEMU's own cheap algorithm: the architected one is slow to
+      // emulate); kvm/hvf: the host's own CPU.
+      "-cpu", vm.accel != "tcg" ? "host" : x86 ? "max" : "max,pauth-impdef=on",
       "-smp", absl::StrCat(vm.cpus),
       "-m", absl::StrCat(vm.memory_mib),
       "-nodefaults", "-no-user-config", "-display", "none",

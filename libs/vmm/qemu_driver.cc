@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "guest-agent/capabilities.h"
+#include "nlohmann/json.hpp"
 #include "libs/stream_mux/agent_ports.h"
 #include "libs/tunnel/sockets.h"
 #include "libs/vmm/sandbox_driver.h"
@@ -27,10 +30,18 @@ std::string HostMachine() {
   return u.machine;
 }
 
-std::string DefaultGuestImage() {
-  const std::string machine = HostMachine();
+std::string DefaultGuestImage(const std::string& guest_machine) {
+  const std::string machine = guest_machine.empty() ? HostMachine() : guest_machine;
   const std::string arch = machine == "x86_64" ? "amd64" : machine == "aarch64" ? "arm64" : machine;
   return absl::StrCat("/var/cache/switchyard/guest/current-", arch);
+}
+
+absl::StatusOr<std::string> GuestMachine(const std::string& arch) {
+  if (arch.empty()) return HostMachine();
+  if (arch == "amd64") return std::string("x86_64");
+  if (arch == "arm64") return std::string("aarch64");
+  return absl::InvalidArgumentError(
+      absl::StrCat("guest arch \"", arch, "\": accepted \"amd64\", \"arm64\", \"\" (this machine's)"));
 }
 
 std::vector<std::string> GuestAgentArgs(const VmSpec& spec, bool vsock) {
@@ -65,16 +76,43 @@ VmDriver::Expected ExpectedFromHost(const std::string& probe_dir, const std::vec
   return expected;
 }
 
+VmDriver::Expected ExpectedFromImage(const std::string& manifest_json, const std::string& machine,
+                                     const std::vector<std::string>& translators) {
+  VmDriver::Expected expected{machine, {}};
+  nlohmann::json manifest = nlohmann::json::parse(manifest_json, nullptr, /*allow_exceptions=*/false);
+  std::vector<std::string> in_image;
+  if (manifest.is_object() && manifest.contains("translators") && manifest["translators"].is_array()) {
+    for (const nlohmann::json& t : manifest["translators"]) {
+      if (t.is_string()) in_image.push_back(t.get<std::string>());
+    }
+  }
+  for (const std::string& handler : translators) {
+    agent::TranslatorProbe probe;
+    probe.handler = handler;
+    probe.arch = agent::HandlerArch(handler);
+    probe.ran = std::find(in_image.begin(), in_image.end(), handler) != in_image.end();
+    if (!probe.ran) probe.error = "not in the guest image";
+    expected.probes.push_back(std::move(probe));
+  }
+  return expected;
+}
+
 QemuDriver::Expected QemuDriver::ExpectedBeforeBoot(const VmSpec& spec) const {
-  return ExpectedFromHost(spec.probe_dir, options_.translators);
+  const std::string machine = options_.guest_arch.empty() ? HostMachine() : options_.guest_arch;
+  if (machine == HostMachine()) return ExpectedFromHost(spec.probe_dir, options_.translators);
+  std::ifstream manifest(fs::path(options_.image_dir) / "manifest.json");
+  std::stringstream text;
+  text << manifest.rdbuf();
+  return ExpectedFromImage(text.str(), machine, options_.translators);
 }
 
 absl::StatusOr<HypervisorDriver::Launch> QemuDriver::Plan(const VmSpec& spec) const {
   QemuVm vm;
-  vm.guest_arch = HostMachine();
+  vm.guest_arch = options_.guest_arch.empty() ? HostMachine() : options_.guest_arch;
   vm.qemu_bin = options_.qemu_bin.empty() ? absl::StrCat("/usr/bin/qemu-system-", vm.guest_arch) : options_.qemu_bin;
   vm.name = absl::StrCat("switchyard-", spec.backend);
-  absl::StatusOr<AcceleratorChoice> accel = ChooseAccelerator(ReadHostFacts(), options_.accel);
+  absl::StatusOr<AcceleratorChoice> accel = ChooseAccelerator(
+      ReadHostFacts(), options_.accel, vm.guest_arch == HostMachine() ? "" : vm.guest_arch);
   if (!accel.ok()) return accel.status();
   vm.accel = accel->accel;
   vm.cpus = options_.cpus;

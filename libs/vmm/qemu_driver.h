@@ -16,7 +16,11 @@ namespace switchyard::vmm {
 struct QemuDriverOptions {
   // tools/guest-image's output: vmlinux, initrd.img, efi.img, manifest.json.
   std::string image_dir;
-  std::string qemu_bin;  // "": qemu-system-<host arch> in /usr/bin
+  std::string qemu_bin;  // "": qemu-system-<guest arch> in /usr/bin
+  // The guest's kernel arch (uname: "x86_64", "aarch64"); "" is the host's.
+  // Another arch (a Mac's arm64 guests, tried on an x86-64 machine) runs
+  // under TCG, from an image built for it (tools/guest-image/build --arch).
+  std::string guest_arch;
   std::string accel;     // "": chosen by ChooseAccelerator
   int cpus = 2;
   int memory_mib = 2048;
@@ -60,15 +64,27 @@ class QemuDriver : public HypervisorDriver {
 // or over the virtio-serial port.
 std::vector<std::string> GuestAgentArgs(const VmSpec& spec, bool vsock);
 
-// Where tools/guest-image/build puts the newest image for this host's arch.
-std::string DefaultGuestImage();
+// Where tools/guest-image/build puts the newest image for the guest's
+// kernel arch (`machine`, "" for this host's).
+std::string DefaultGuestImage(const std::string& machine = "");
 
-// This host's kernel arch (uname), which a guest image's is.
+// This host's kernel arch (uname).
 std::string HostMachine();
+
+// The kernel arch (uname) of a guest of Docker arch `arch` ("amd64",
+// "arm64"; "" is the host's), or InvalidArgument naming what is accepted.
+absl::StatusOr<std::string> GuestMachine(const std::string& arch);
 
 // The guest's view of what a VM with its own kernel runs, proven on the
 // host: the host's probes of `translators`, until the guest reports its own.
 VmDriver::Expected ExpectedFromHost(const std::string& probe_dir, const std::vector<std::string>& translators);
+
+// The same for a guest of another arch (`machine`), whose translators are
+// its image's own binaries and cannot run here: those of `translators` its
+// image's manifest (`manifest_json`) lists are expected, until the guest's
+// probe at boot proves them.
+VmDriver::Expected ExpectedFromImage(const std::string& manifest_json, const std::string& machine,
+                                     const std::vector<std::string>& translators);
 
 // The name of the agent's virtio-serial port.
 inline constexpr char kAgentSerialPort[] = "switchyard.agent";

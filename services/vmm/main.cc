@@ -27,6 +27,8 @@ ABSL_FLAG(std::string, driver, "sandbox",
 ABSL_FLAG(std::string, guest_image, "",
           "qemu: the guest image directory (tools/guest-image/build); default "
           "/var/cache/switchyard/guest/current-<arch>.");
+ABSL_FLAG(std::string, guest_arch, "",
+          "qemu: the guest's arch (amd64, arm64); empty: this machine's. Another arch runs under tcg.");
 ABSL_FLAG(std::string, accelerator, "", "qemu: kvm, hvf or tcg; empty chooses what works on this host.");
 ABSL_FLAG(std::string, guest_boot, "kernel", "qemu: kernel (the image's kernel and initramfs) or efi (its EFI disk).");
 ABSL_FLAG(int, memory_mib, 2048, "qemu: the VM's memory.");
@@ -80,8 +82,14 @@ std::unique_ptr<VmDriver> MakeDriver(const std::string& name) {
     return std::make_unique<KrunkitDriver>(std::move(options));
   }
   QemuDriverOptions options;
+  absl::StatusOr<std::string> machine = GuestMachine(absl::GetFlag(FLAGS_guest_arch));
+  if (!machine.ok()) {
+    spdlog::error("vmm: --guest_arch: {}", std::string(machine.status().message()));
+    return nullptr;
+  }
+  options.guest_arch = *machine;
   options.image_dir = absl::GetFlag(FLAGS_guest_image);
-  if (options.image_dir.empty()) options.image_dir = DefaultGuestImage();
+  if (options.image_dir.empty()) options.image_dir = DefaultGuestImage(options.guest_arch);
   options.accel = absl::GetFlag(FLAGS_accelerator);
   options.boot = absl::GetFlag(FLAGS_guest_boot);
   options.memory_mib = absl::GetFlag(FLAGS_memory_mib);
@@ -168,7 +176,9 @@ int Main() {
   options.idle_stop = absl::GetFlag(FLAGS_idle_stop);
   // Published ports are bound by SyncPorts calls from the scheduler; Shutdown
   // below closes every listener and tunneled connection before the VM stops.
-  VmManagerService service(MakeDriver(driver_name), spec, UnixAgentConnector(), options);
+  std::unique_ptr<VmDriver> driver = MakeDriver(driver_name);
+  if (driver == nullptr) return 2;
+  VmManagerService service(std::move(driver), spec, UnixAgentConnector(), options);
   auto server = rpc::StartUnixServer(socket, {&service});
   if (!server.ok()) {
     spdlog::error("vmm[{}]: {}", backend, std::string(server.status().message()));

@@ -54,6 +54,14 @@ void WritePid(const std::string& path, pid_t pid) {
   std::ofstream(path) << pid << "\n";
 }
 
+// The qemu-user handlers a guest of the native arch ("" is this
+// machine's) registers for the archs it cannot run itself.
+std::string GuestTranslators(const std::string& native_arch) {
+  if (native_arch == "arm64") return agent::ForeignQemuTranslators("aarch64");
+  if (native_arch == "amd64") return agent::ForeignQemuTranslators("x86_64");
+  return agent::ForeignQemuTranslators();
+}
+
 }  // namespace
 
 std::vector<ServiceSpec> ServiceSpecs(const ServiceSetConfig& c) {
@@ -75,6 +83,9 @@ std::vector<ServiceSpec> ServiceSpecs(const ServiceSetConfig& c) {
                       absl::StrCat("--memory_mib=", vm.memory_mib), absl::StrCat("--cpus=", vm.cpus),
                       absl::StrCat("--disk_gib=", vm.disk_gib),
                       absl::StrCat("--guest_image=", c.guest.image),
+                      // A VM with its own kernel runs the native arch: on an
+                      // x86-64 machine, native_arch arm64 boots a Mac's guests.
+                      absl::StrCat("--guest_arch=", c.native_arch),
                       absl::StrCat("--accelerator=", c.guest.accelerator),
                       absl::StrCat("--guest_boot=", c.guest.boot),
                       absl::StrCat("--shares=", absl::StrJoin(c.guest.shares, ",")),
@@ -82,7 +93,7 @@ std::vector<ServiceSpec> ServiceSpecs(const ServiceSetConfig& c) {
                       // only where the routing settings send foreign work.
                       absl::StrCat("--translators=",
                                    (name == "vz" ? c.translators_vz_enabled : c.translators_hv_fallback)
-                                       ? agent::ForeignQemuTranslators()
+                                       ? GuestTranslators(c.native_arch)
                                        : std::string())},
                      40});
   }

@@ -70,6 +70,11 @@ TEST_CASE("qemu's command line boots the guest image with the agent's port and t
   arm.guest_arch = "aarch64";
   arm.accel = "hvf";
   CHECK(After(QemuArgs(arm), "-machine") == "virt");
+  CHECK(After(QemuArgs(arm), "-cpu") == "host");
+  // An arm64 guest emulated (a Mac's, tried on x86-64): QEMU's own cheap
+  // pointer authentication, not the architected one.
+  arm.accel = "tcg";
+  CHECK(After(QemuArgs(arm), "-cpu") == "max,pauth-impdef=on");
 }
 
 TEST_CASE("qemu boots the EFI disk with UEFI firmware, as krunkit does", "[vmm][qemu]") {
@@ -177,6 +182,45 @@ TEST_CASE("the accelerator is the one that works here, or the one the config nam
   CHECK(ChooseAccelerator(pvm, "kvm")->reason == "set in the config");
   CHECK(ChooseAccelerator(pvm, "xen").status().message() ==
         "unknown accelerator \"xen\": want kvm, hvf or tcg (or leave it out to choose)");
+}
+
+TEST_CASE("a guest of another CPU arch has only software emulation", "[vmm][qemu]") {
+  HostFacts kvm{"linux", true, 12, true};
+  absl::StatusOr<AcceleratorChoice> choice = ChooseAccelerator(kvm, "", "aarch64");
+  REQUIRE(choice.ok());
+  CHECK(choice->accel == "tcg");
+  CHECK(choice->reason == "an aarch64 guest on another CPU arch: software emulation");
+  CHECK(ChooseAccelerator(kvm, "tcg", "aarch64")->accel == "tcg");
+  CHECK(ChooseAccelerator(kvm, "kvm", "aarch64").status().message() ==
+        "accelerator \"kvm\" cannot run an aarch64 guest on this host's CPU: only tcg emulates another arch");
+}
+
+TEST_CASE("the guest's arch is named as Docker names it, and defaults to the host's", "[vmm][qemu]") {
+  CHECK(*GuestMachine("amd64") == "x86_64");
+  CHECK(*GuestMachine("arm64") == "aarch64");
+  CHECK(*GuestMachine("") == HostMachine());
+  CHECK(GuestMachine("x86_64").status().message() ==
+        "guest arch \"x86_64\": accepted \"amd64\", \"arm64\", \"\" (this machine's)");
+  CHECK(DefaultGuestImage("aarch64") == "/var/cache/switchyard/guest/current-arm64");
+  CHECK(DefaultGuestImage("x86_64") == "/var/cache/switchyard/guest/current-amd64");
+}
+
+TEST_CASE("a sleeping guest of another arch is expected to run what its image registers", "[vmm][qemu]") {
+  const std::string manifest = R"({"arch": "arm64", "translators": ["qemu-x86_64", "qemu-arm"]})";
+  VmDriver::Expected e = ExpectedFromImage(manifest, "aarch64", {"qemu-x86_64", "qemu-arm", "qemu-riscv64"});
+  CHECK(e.kernel_arch == "aarch64");
+  REQUIRE(e.probes.size() == 3);
+  CHECK(e.probes[0].handler == "qemu-x86_64");
+  CHECK(e.probes[0].arch == "amd64");
+  CHECK(e.probes[0].ran);
+  CHECK(e.probes[1].arch == "arm");
+  CHECK(e.probes[1].ran);
+  CHECK_FALSE(e.probes[2].ran);  // asked for, but the image has none
+  CHECK(e.probes[2].error == "not in the guest image");
+  // An unreadable manifest expects nothing to run: the boot will tell.
+  VmDriver::Expected broken = ExpectedFromImage("{not json", "aarch64", {"qemu-x86_64"});
+  REQUIRE(broken.probes.size() == 1);
+  CHECK_FALSE(broken.probes[0].ran);
 }
 
 TEST_CASE("host facts come from /proc/cpuinfo's flags and /dev/kvm", "[vmm][qemu]") {
