@@ -39,7 +39,7 @@ ABSL_FLAG(std::string, probe_dir, "",
           "directory of busybox-<arch> binaries that prove each translator at boot (default: the installed ones)");
 ABSL_FLAG(std::string, loopback_forward, "", "host loopback TCP ports the guests reach on their own 127.0.0.1 (e.g. a local registry)");
 ABSL_FLAG(std::string, socket_group, "", "group owning the Docker socket");
-ABSL_FLAG(std::string, native_arch, "", "the host arch for placement; empty: this machine's");
+ABSL_FLAG(std::string, native_arch, "", "the host arch for placement, and qemu guests' arch; empty: this machine's");
 ABSL_FLAG(std::string, instance, "switchyard", "name of this service set on the host (cgroup parents <instance>-hv, <instance>-vz)");
 ABSL_FLAG(bool, translators_vz_enabled, true, "run foreign-arch workloads on vz through its translator");
 ABSL_FLAG(std::string, vz_start, "on-demand", "when vz boots: eager (at up) or on-demand (when a workload needs it)");
