@@ -14,6 +14,18 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("SWITCHYARD_BUILD", os.path.join(ROOT, "build"))
 BIN = os.path.join(BUILD, "bin")
 DOCKER = "/usr/local/bin/docker" if os.path.exists("/usr/local/bin/docker") else shutil.which("docker")
+# Where the qemu tests' guest images are built, and cached across runs.
+GUEST_IMAGE_OUT = os.environ.get("SY_GUEST_IMAGE_OUT", "/var/cache/switchyard/guest")
+
+
+def build_guest_image(agent=os.path.join(BIN, "switchyard-agent"), arch=None, timeout=600):
+    """tools/guest-image/build for `arch` (the host's when None); the image directory."""
+    cmd = [os.path.join(ROOT, "tools", "guest-image", "build"), "--agent", agent, "--out", GUEST_IMAGE_OUT]
+    if arch:
+        cmd += ["--arch", arch]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
 
 
 class ServiceSet:
@@ -100,6 +112,14 @@ class ServiceSet:
     def pid(self, service):
         with open(os.path.join(self.run_dir, service + ".pid")) as f:
             return int(f.read())
+
+    def vm_status(self, backend):
+        """The `vm <backend> …` line of `switchyard status`."""
+        out = self.switchyard("status", check=False).stdout
+        for line in out.splitlines():
+            if line.startswith("vm %s " % backend):
+                return line
+        raise AssertionError("no vm line for %s in %r" % (backend, out))
 
 
 def raw_request(path, data, timeout=10, half_close=False):

@@ -29,14 +29,6 @@ def od(registry):
     assert not host_snapshot().leaked_since(before, s)
 
 
-def vm_state(s, backend):
-    out = s.switchyard("status", check=False).stdout
-    for line in out.splitlines():
-        if line.startswith("vm %s " % backend):
-            return line
-    raise AssertionError("no vm line for %s in %r" % (backend, out))
-
-
 def vz_processes(s):
     """Host processes of vz's guest: its agent and dockerd run from its state dir."""
     vz_dir = os.path.join(s.state_dir, "vms", "vz")
@@ -53,7 +45,7 @@ def vz_processes(s):
 
 
 def asleep(s):
-    return " asleep" in vm_state(s, "vz")
+    return " asleep" in s.vm_status("vz")
 
 
 def boots_since_last_sleep(s):
@@ -64,7 +56,7 @@ def boots_since_last_sleep(s):
 
 
 def test_vz_sleeps_after_up_and_lists_do_not_wake_it(od):
-    assert asleep(od) and "not started yet" in vm_state(od, "vz")
+    assert asleep(od) and "not started yet" in od.vm_status("vz")
     assert not vz_processes(od)
     for args in (["ps", "-a"], ["images"], ["volume", "ls"], ["network", "ls"], ["info"]):
         ok(od.docker(*args))
@@ -79,10 +71,10 @@ def test_a_foreign_workload_wakes_vz_then_idle_puts_it_back_to_sleep(od, images)
     out = ok(od.docker("run", "--name", name, "--platform", ARM64, images.arm64, "uname", "-m"))
     woke_in = time.time() - t
     assert out.strip() == "aarch64"
-    assert " running" in vm_state(od, "vz") and vz_processes(od)
+    assert " running" in od.vm_status("vz") and vz_processes(od)
     # Nothing runs there now: after the idle time it sleeps, and says why.
     assert wait_for(lambda: asleep(od), IDLE + 60, 0.5), "vz to go to sleep when idle"
-    assert "idle for %ds" % IDLE in vm_state(od, "vz")
+    assert "idle for %ds" % IDLE in od.vm_status("vz")
     assert wait_for(lambda: not vz_processes(od), 30, 0.5), "vz's processes to end"
 
     # Asleep but visible: list and inspect its container, with dockerd's Status text.
@@ -94,7 +86,7 @@ def test_a_foreign_workload_wakes_vz_then_idle_puts_it_back_to_sleep(od, images)
 
     # Changing its state wakes it.
     ok(od.docker("start", "-a", name))
-    assert " running" in vm_state(od, "vz")
+    assert " running" in od.vm_status("vz")
     ok(od.docker("rm", name))
     print("woke vz and ran in %.2fs" % woke_in)
 
@@ -104,7 +96,7 @@ def test_a_container_with_a_restart_policy_keeps_vz_up(od, images):
     ok(od.docker("run", "-d", "--name", name, "--restart", "always", "--platform", ARM64, images.arm64,
                  "sleep", "1"))
     time.sleep(IDLE + 10)  # well past the idle time: it restarts, so it runs
-    assert " running" in vm_state(od, "vz")
+    assert " running" in od.vm_status("vz")
     ok(od.docker("rm", "-f", name))
     assert wait_for(lambda: asleep(od), IDLE + 60, 0.5), "vz to sleep once the container is gone"
 
@@ -146,7 +138,7 @@ def test_a_vm_manager_restarted_while_vz_sleeps_keeps_it_asleep_and_visible(od, 
     assert rows.strip() == name + " Created", rows
     assert asleep(od)
     ok(od.docker("rm", name))  # a change: wakes it
-    assert " running" in vm_state(od, "vz")
+    assert " running" in od.vm_status("vz")
 
 
 def test_docker_events_started_while_vz_sleeps_shows_its_events_once_it_wakes(od, images):
@@ -186,7 +178,7 @@ def test_a_vm_manager_killed_while_waking_vz_comes_back_serving(od, images):
     def restarted():
         try:
             with open(os.path.join(od.run_dir, "vmm-vz.pid")) as f:
-                return int(f.read().strip()) != pid and vm_state(od, "vz")
+                return int(f.read().strip()) != pid and od.vm_status("vz")
         except (OSError, ValueError, AssertionError):
             return False
 
@@ -195,5 +187,5 @@ def test_a_vm_manager_killed_while_waking_vz_comes_back_serving(od, images):
     assert runner.returncode == 0 or err.strip(), (out, err)
     assert wait_for(restarted, 60, 0.5), "vmm-vz to be restarted"
     ok(od.docker("run", "--rm", "--platform", ARM64, images.arm64, "true"))
-    assert " running" in vm_state(od, "vz")
+    assert " running" in od.vm_status("vz")
     od.docker("rm", "-f", name)

@@ -12,9 +12,7 @@ import subprocess
 
 import pytest
 
-from harness import ROOT, ServiceSet, backend_of, host_snapshot, ok, uid
-
-IMAGE_OUT = os.environ.get("SY_GUEST_IMAGE_OUT", "/var/cache/switchyard/guest")
+from harness import ROOT, ServiceSet, backend_of, build_guest_image, host_snapshot, ok, uid
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root: QEMU VMs with a real dockerd inside"),
@@ -27,18 +25,7 @@ def arm64_guest_image():
     r = subprocess.run([os.path.join(ROOT, "tools", "build-agent"), "arm64"],
                        capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stderr[-3000:]
-    agent = r.stdout.strip()
-    r = subprocess.run([os.path.join(ROOT, "tools", "guest-image", "build"), "--arch", "arm64", "--agent", agent,
-                        "--out", IMAGE_OUT], capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
-def status_line(s, backend):
-    for line in s.switchyard("status", check=False).stdout.splitlines():
-        if line.startswith("vm %s " % backend):
-            return line
-    raise AssertionError("no vm %s in switchyard status" % backend)
+    return build_guest_image(agent=r.stdout.strip(), arch="arm64", timeout=900)
 
 
 def test_arm64_guests_place_as_on_a_mac(registry, images):
@@ -52,7 +39,7 @@ def test_arm64_guests_place_as_on_a_mac(registry, images):
                    up_args=["--driver=qemu", "--native_arch=arm64", "--guest_image=" + image])
     try:
         s.up()
-        line = status_line(s, "hv")
+        line = s.vm_status("hv")
         assert "arch=aarch64" in line and "accelerator=tcg" in line, line
         pid = int(open(os.path.join(s.state_dir, "vms", "hv", "qemu.pid")).read())
         assert open("/proc/%d/cmdline" % pid, "rb").read().split(b"\0")[0].endswith(b"qemu-system-aarch64")
@@ -60,7 +47,7 @@ def test_arm64_guests_place_as_on_a_mac(registry, images):
             "aarch64", manifest["kernel_version"]]
         # Asleep, vz is known by its image's manifest: amd64 is placed on it
         # (below) and wakes it.
-        assert " asleep" in status_line(s, "vz")
+        assert " asleep" in s.vm_status("vz")
 
         native = uid("native")
         out = ok(s.docker("run", "--name", native, "--platform", "linux/arm64", images.arm64, "uname", "-m",
@@ -71,7 +58,7 @@ def test_arm64_guests_place_as_on_a_mac(registry, images):
         out = ok(s.docker("run", "--name", foreign, images.amd64, "uname", "-m", timeout=600))
         assert out.strip() == "x86_64"
         assert backend_of(s, foreign) == "vz"
-        line = status_line(s, "vz")
+        line = s.vm_status("vz")
         assert "arch=aarch64" in line and "translators=qemu-arm,qemu-x86_64 " in line, line  # its own probe
         # arm/v7 too, as on a Mac (no AArch32 there): vz's qemu-arm.
         v7 = uid("v7")

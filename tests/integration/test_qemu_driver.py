@@ -14,20 +14,14 @@ import urllib.request
 
 import pytest
 
-from harness import BIN, ROOT, ServiceSet, backend_of, host_snapshot, ok, uid, wait_for
-
-IMAGE_OUT = os.environ.get("SY_GUEST_IMAGE_OUT", "/var/cache/switchyard/guest")
+from harness import ServiceSet, backend_of, build_guest_image, host_snapshot, ok, uid, wait_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: QEMU VMs with a real dockerd inside")
 
 
 @pytest.fixture(scope="module")
 def guest_image():
-    r = subprocess.run([os.path.join(ROOT, "tools", "guest-image", "build"), "--agent",
-                        os.path.join(BIN, "switchyard-agent"), "--out", IMAGE_OUT],
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
+    return build_guest_image()
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +38,6 @@ def qs(registry, guest_image):
             s.down()
 
 
-def status_line(s, backend):
-    for line in s.switchyard("status", check=False).stdout.splitlines():
-        if line.startswith("vm %s " % backend):
-            return line
-    raise AssertionError("no vm %s in switchyard status" % backend)
-
-
 def qemu_pid(s, backend):
     with open(os.path.join(s.state_dir, "vms", backend, "qemu.pid")) as f:
         return int(f.read())
@@ -64,7 +51,7 @@ def web_answers(s):
 
 
 def test_up_boots_real_vms_and_says_which_accelerator(qs, guest_image):
-    line = status_line(qs, "hv")
+    line = qs.vm_status("hv")
     assert " running driver=qemu accelerator=" in line, line
     assert "arch=x86_64" in line
     cmdline = open("/proc/%d/cmdline" % qemu_pid(qs, "hv"), "rb").read().split(b"\0")
@@ -75,7 +62,7 @@ def test_up_boots_real_vms_and_says_which_accelerator(qs, guest_image):
     assert kernel != os.uname().release
     assert ok(qs.docker("info", "--format", "{{.KernelVersion}}")).strip() == kernel
     # vz sleeps until a workload needs it.
-    assert " asleep" in status_line(qs, "vz")
+    assert " asleep" in qs.vm_status("vz")
 
 
 def test_amd64_and_arm64_containers_run(qs, images):
@@ -87,7 +74,7 @@ def test_amd64_and_arm64_containers_run(qs, images):
     assert out.strip() == "aarch64"
     assert backend_of(qs, name) == "vz"
     ok(qs.docker("rm", name))
-    assert "translators=qemu-aarch64,qemu-arm " in status_line(qs, "vz")
+    assert "translators=qemu-aarch64,qemu-arm " in qs.vm_status("vz")
     # arm/v7 is foreign too: vz's qemu-arm runs it, as in the sandbox.
     out = ok(qs.docker("run", "--rm", images.armv7, "uname", "-m", timeout=300))
     assert out.strip() == "armv7l"
@@ -125,7 +112,7 @@ def test_a_killed_vm_manager_adopts_its_running_vm(qs, images):
 
     def replaced():
         try:
-            return qs.pid("vmm-hv") != vmm_pid and " running" in status_line(qs, "hv")
+            return qs.pid("vmm-hv") != vmm_pid and " running" in qs.vm_status("hv")
         except (OSError, ValueError, AssertionError):
             return False
     assert wait_for(replaced, 90, 0.5), qs.logs(tail=30)

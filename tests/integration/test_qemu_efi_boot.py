@@ -6,23 +6,16 @@ Under TCG, so one scenario: up, an amd64 container, down leaving nothing."""
 
 import json
 import os
-import subprocess
 
 import pytest
 
-from harness import BIN, ROOT, ServiceSet, host_snapshot, ok
-
-IMAGE_OUT = os.environ.get("SY_GUEST_IMAGE_OUT", "/var/cache/switchyard/guest")
+from harness import ServiceSet, build_guest_image, host_snapshot, ok
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: QEMU VMs with a real dockerd inside")
 
 
 def test_the_efi_disk_boots_a_vm_that_reads_its_own_settings(registry, images):
-    r = subprocess.run([os.path.join(ROOT, "tools", "guest-image", "build"), "--agent",
-                        os.path.join(BIN, "switchyard-agent"), "--out", IMAGE_OUT],
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    image = r.stdout.strip()
+    image = build_guest_image()
     with open(os.path.join(image, "manifest.json")) as f:
         assert json.load(f)["efi_disk"], "the image has no efi.img: systemd-boot-efi, dosfstools or mtools missing"
     before = host_snapshot()
