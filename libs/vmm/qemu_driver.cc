@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "guest-agent/capabilities.h"
@@ -30,16 +31,22 @@ std::string HostMachine() {
   return u.machine;
 }
 
+// Docker's (and Debian's) name of each guest arch, and its kernel's (uname).
+constexpr std::pair<const char*, const char*> kGuestArchs[] = {{"amd64", "x86_64"}, {"arm64", "aarch64"}};
+
 std::string DefaultGuestImage(const std::string& guest_machine) {
-  const std::string machine = guest_machine.empty() ? HostMachine() : guest_machine;
-  const std::string arch = machine == "x86_64" ? "amd64" : machine == "aarch64" ? "arm64" : machine;
+  std::string arch = guest_machine.empty() ? HostMachine() : guest_machine;
+  for (const auto& [docker, machine] : kGuestArchs) {
+    if (arch == machine) arch = docker;
+  }
   return absl::StrCat("/var/cache/switchyard/guest/current-", arch);
 }
 
 absl::StatusOr<std::string> GuestMachine(const std::string& arch) {
   if (arch.empty()) return HostMachine();
-  if (arch == "amd64") return std::string("x86_64");
-  if (arch == "arm64") return std::string("aarch64");
+  for (const auto& [docker, machine] : kGuestArchs) {
+    if (arch == docker) return std::string(machine);
+  }
   return absl::InvalidArgumentError(
       absl::StrCat("guest arch \"", arch, "\": accepted \"amd64\", \"arm64\", \"\" (this machine's)"));
 }
@@ -97,8 +104,12 @@ VmDriver::Expected ExpectedFromImage(const std::string& manifest_json, const std
   return expected;
 }
 
+std::string QemuDriver::GuestArch() const {
+  return options_.guest_arch.empty() ? HostMachine() : options_.guest_arch;
+}
+
 QemuDriver::Expected QemuDriver::ExpectedBeforeBoot(const VmSpec& spec) const {
-  const std::string machine = options_.guest_arch.empty() ? HostMachine() : options_.guest_arch;
+  const std::string machine = GuestArch();
   if (machine == HostMachine()) return ExpectedFromHost(spec.probe_dir, options_.translators);
   std::ifstream manifest(fs::path(options_.image_dir) / "manifest.json");
   std::stringstream text;
@@ -108,7 +119,7 @@ QemuDriver::Expected QemuDriver::ExpectedBeforeBoot(const VmSpec& spec) const {
 
 absl::StatusOr<HypervisorDriver::Launch> QemuDriver::Plan(const VmSpec& spec) const {
   QemuVm vm;
-  vm.guest_arch = options_.guest_arch.empty() ? HostMachine() : options_.guest_arch;
+  vm.guest_arch = GuestArch();
   vm.qemu_bin = options_.qemu_bin.empty() ? absl::StrCat("/usr/bin/qemu-system-", vm.guest_arch) : options_.qemu_bin;
   vm.name = absl::StrCat("switchyard-", spec.backend);
   absl::StatusOr<AcceleratorChoice> accel = ChooseAccelerator(

@@ -55,6 +55,9 @@ class QemuDriver : public HypervisorDriver {
   void Disconnect() override;
 
  private:
+  // options_.guest_arch, or the host's when it names none.
+  std::string GuestArch() const;
+
   QemuDriverOptions options_;
   std::unique_ptr<stream_mux::MuxLink> link_;  // virtio-serial
   std::unique_ptr<tunnel::PortRelay> relay_;   // vhost-vsock
